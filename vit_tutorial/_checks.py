@@ -1,0 +1,81 @@
+"""Input checks shared by the lesson modules.
+
+Every public function of the course validates what it is given and, when something is off,
+raises a ``ValueError`` or ``TypeError`` that says what was expected, what was received and
+how to fix it. The helpers here keep those messages consistent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["to_pair", "check_tensor", "check_positive_int", "check_divisible"]
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` if it is a positive ``int``; otherwise raise a teaching error."""
+    # bool is a subclass of int, but `patch_size=True` is always a mistake.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{name} must be a positive int, got {value!r} of type {type(value).__name__}; "
+            f"pass a whole number such as 16"
+        )
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}; pass a whole number such as 16")
+    return value
+
+
+def to_pair(value: object, name: str) -> tuple[int, int]:
+    """Turn an ``int`` or an ``(h, w)`` pair into a ``(h, w)`` tuple of positive ints.
+
+    Example:
+        >>> to_pair(16, "patch_size")
+        (16, 16)
+        >>> to_pair((32, 48), "image_size")
+        (32, 48)
+    """
+    if isinstance(value, torch.Size) or (isinstance(value, Sequence) and not isinstance(value, str)):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be an int or an (h, w) pair, got {tuple(value)!r} with "
+                f"{len(value)} entries; pass e.g. {name}=16 or {name}=(16, 16)"
+            )
+        return (check_positive_int(value[0], f"{name}[0] (height)"),
+                check_positive_int(value[1], f"{name}[1] (width)"))
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{name} must be an int or an (h, w) pair of ints, got {value!r} of type "
+            f"{type(value).__name__}; pass e.g. {name}=16 or {name}=(16, 16)"
+        )
+    check_positive_int(value, name)
+    return (value, value)
+
+
+def check_tensor(x: object, name: str) -> torch.Tensor:
+    """Return ``x`` if it is a ``torch.Tensor``; otherwise raise a ``TypeError``."""
+    if not isinstance(x, torch.Tensor):
+        hint = ""
+        if type(x).__module__.startswith("numpy"):
+            hint = " (for a NumPy array use torch.from_numpy(x))"
+        elif type(x).__module__.startswith("PIL"):
+            hint = " (for a PIL image use torchvision.transforms.v2.functional.pil_to_tensor(img))"
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(x).__name__}; convert it first{hint}"
+        )
+    return x
+
+
+def check_divisible(image_size: tuple[int, int], patch_size: tuple[int, int]) -> tuple[int, int]:
+    """Return the patch grid ``(H/P, W/P)``; raise if a side is not a multiple of the patch side."""
+    grid = []
+    for side, length, p in zip(("height", "width"), image_size, patch_size):
+        if length % p != 0:
+            suggestion = max(p, (length // p) * p)
+            raise ValueError(
+                f"image {side} {length} is not divisible by patch_size {p}; resize or crop "
+                f"the image to a multiple of {p} (e.g. {suggestion})"
+            )
+        grid.append(length // p)
+    return grid[0], grid[1]

@@ -1,0 +1,114 @@
+"""Speed of the course's modules next to timm and torchvision, measured in one process.
+
+Run::
+
+    python -m vit_tutorial.benchmark
+
+Each case runs our implementation and the reference implementations, holding the same
+weights, on the same input. The calls are interleaved round by round (so that a slow
+moment of the machine hits every contender alike) and each contender's median time is
+reported; the ratio is ours / the faster reference. Needs timm (``pip install timm``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Case", "time_case", "input_pipeline_case", "main"]
+
+
+@dataclass
+class Case:
+    """One benchmark: our function and the references that do the same job."""
+
+    name: str
+    ours: Callable[[], object]
+    references: dict[str, Callable[[], object]]
+
+
+def time_case(case: Case, rounds: int = 30, warmup: int = 3) -> dict[str, float]:
+    """Median seconds per call for each contender, calls interleaved round by round."""
+    contenders = {"ours": case.ours, **case.references}
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for fn in contenders.values():
+                fn()
+        for _ in range(rounds):
+            for name, fn in contenders.items():
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def input_pipeline_case(batch_size: int = 32) -> Case:
+    """Patches -> embedding -> class token: ours vs timm's PatchEmbed + concat vs
+    torchvision's ``conv_proj`` path (``_process_input`` + class token), same weights."""
+    from timm.layers import PatchEmbed
+    from torchvision.models import vit_b_16
+
+    from vit_tutorial.class_token import ClassToken
+    from vit_tutorial.patch_embedding import PatchEmbedding
+
+    torch.manual_seed(0)
+    ours_embed, ours_cls = PatchEmbedding().eval(), ClassToken(768, init="randn")
+    timm_embed = PatchEmbed(img_size=224, patch_size=16, in_chans=3, embed_dim=768).eval()
+    timm_embed.load_state_dict(ours_embed.state_dict())
+    timm_cls = ours_cls.cls_token.detach().clone()
+    tv = vit_b_16().eval()  # random weights; only conv_proj and class_token are used
+    tv.conv_proj.load_state_dict(ours_embed.proj.state_dict())
+    with torch.no_grad():
+        tv.class_token.copy_(ours_cls.cls_token)
+    x = torch.randn(batch_size, 3, 224, 224)
+
+    def ours():
+        return ours_cls(ours_embed(x))
+
+    def timm():
+        tokens = timm_embed(x)
+        return torch.cat([timm_cls.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+
+    def torchvision():
+        tokens = tv._process_input(x)
+        return torch.cat([tv.class_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+
+    with torch.inference_mode():
+        expected = ours()
+        for reference in (timm, torchvision):
+            torch.testing.assert_close(reference(), expected, rtol=0, atol=1e-5)
+    return Case(f"patch embedding + class token, ({batch_size}, 3, 224, 224)", ours,
+                {"timm": timm, "torchvision": torchvision})
+
+
+CASES = {"input": input_pipeline_case}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vit_tutorial.benchmark",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=30, help="timed calls per contender")
+    parser.add_argument("--only", choices=sorted(CASES), nargs="*", help="run only these cases")
+    args = parser.parse_args(argv)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of "
+          f"{args.rounds} interleaved calls")
+    for key in args.only or CASES:
+        case = CASES[key]()
+        medians = time_case(case, rounds=args.rounds)
+        best_name = min(case.references, key=medians.get)
+        print(f"\n{case.name}")
+        for name, seconds in medians.items():
+            print(f"  {name:<12} {seconds * 1e3:9.2f} ms")
+        print(f"  ratio ours / {best_name} (the faster reference): "
+              f"{medians['ours'] / medians[best_name]:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

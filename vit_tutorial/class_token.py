@@ -1,0 +1,170 @@
+r"""Lesson 03 — the class token $x_\text{class}$ (Sec. 3.1, Eq. 1 and 4).
+
+A learnable $D$-dimensional vector is put *in front of* the $N$ patch embeddings, so the
+sequence the encoder reads has $N + 1$ tokens and $z_0^0 = x_\text{class}$. After the last
+layer, its state $z_L^0$ is the image representation $y = \mathrm{LN}(z_L^0)$ (Eq. 4).
+One vector is shared by every image: it is broadcast over the batch with ``expand``,
+which makes a view, not a copy.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vit_tutorial._checks import check_positive_int, check_tensor
+
+__all__ = ["ClassToken", "prepend_class_token", "plot_token_sequence"]
+
+
+def prepend_class_token(tokens: torch.Tensor, cls_token: torch.Tensor) -> torch.Tensor:
+    r"""Prepend $x_\text{class}$ to a sequence of patch embeddings: $[x_\text{class}; x_p E]$.
+
+    Args:
+        tokens: patch embeddings ``(B, N, D)``, or ``(N, D)`` for one image.
+        cls_token: the class token ``(1, 1, D)`` (a ``(D,)`` vector works too).
+
+    Returns:
+        The sequence with the class token at position 0.
+
+    Shapes:
+        - tokens ``(B, N, D)`` -> ``(B, N + 1, D)``
+        - tokens ``(N, D)`` -> ``(N + 1, D)``
+
+    Example:
+        >>> prepend_class_token(torch.zeros(2, 196, 768), torch.ones(1, 1, 768)).shape
+        torch.Size([2, 197, 768])
+    """
+    check_tensor(tokens, "tokens")
+    check_tensor(cls_token, "cls_token")
+    if tokens.ndim not in (2, 3):
+        raise ValueError(
+            f"tokens must have shape (B, N, D) or (N, D), got {tokens.ndim} dimensions "
+            f"{tuple(tokens.shape)}; pass the patch embeddings, e.g. PatchEmbedding()(images)"
+        )
+    D = cls_token.shape[-1] if cls_token.ndim else 0
+    if cls_token.numel() != D or cls_token.ndim not in (1, 3):
+        raise ValueError(
+            f"cls_token must have shape (1, 1, D) or (D,), got {tuple(cls_token.shape)}; "
+            f"make it with nn.Parameter(torch.zeros(1, 1, D))"
+        )
+    if tokens.shape[-1] != D:
+        raise ValueError(
+            f"tokens have embedding dimension {tokens.shape[-1]} but cls_token has {D}; "
+            f"build the class token with embed_dim={tokens.shape[-1]} (the D of the patch embedding)"
+        )
+    single = tokens.ndim == 2
+    x = tokens.unsqueeze(0) if single else tokens  # (N, D) -> (1, N, D)
+    cls = cls_token.reshape(1, 1, D).expand(x.shape[0], -1, -1)  # (1, 1, D) -> (B, 1, D), a view
+    x = torch.cat([cls.to(x.dtype), x], dim=1)  # (B, 1, D) + (B, N, D) -> (B, N + 1, D)
+    return x[0] if single else x
+
+
+class ClassToken(nn.Module):
+    r"""The learnable class token $x_\text{class}$, prepended to every sequence.
+
+    Args:
+        embed_dim: $D$.
+        init: ``"zeros"`` (default) as in the original code and torchvision, or
+            ``"randn"`` (standard normal) as in the write-up this course grew from.
+
+    Attributes:
+        cls_token: ``nn.Parameter`` of shape ``(1, 1, D)`` — timm's key name, so real
+            weights load.
+
+    Shapes:
+        tokens ``(B, N, D)`` -> ``(B, N + 1, D)``
+
+    Note:
+        The starting value matters little: the token is trained like every other weight,
+        and in a ViT the position embedding $E_\text{pos}^0$ is added to it before the
+        first layer anyway. Zeros is what the released models started from.
+    """
+
+    def __init__(self, embed_dim: int, *, init: str = "zeros"):
+        super().__init__()
+        D = check_positive_int(embed_dim, "embed_dim")
+        if init == "zeros":
+            value = torch.zeros(1, 1, D)
+        elif init == "randn":
+            value = torch.randn(1, 1, D)
+        else:
+            raise ValueError(f"init must be 'zeros' or 'randn', got {init!r}")
+        self.embed_dim = D
+        self.cls_token = nn.Parameter(value)  # (1, 1, D)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return prepend_class_token(tokens, self.cls_token)  # (B, N, D) -> (B, N + 1, D)
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}"
+
+
+# --- figures for lesson 03 -------------------------------------------------------------
+
+
+def plot_token_sequence(tokens: torch.Tensor, num_tokens: int = 6, num_channels: int = 24,
+                        titles=None, axes=None):
+    r"""Show the start of each image's sequence $[x_\text{class}; x_p^1 E; \dots]$ as a heat map.
+
+    One panel per image: rows are positions in the sequence (row 0, the class token, is
+    set off by a white line), columns are the first embedding channels. All panels share one
+    colour scale, so a row that is the same in every image looks the same in every panel.
+
+    Args:
+        tokens: sequences with the class token in front, ``(B, N + 1, D)``, or ``(N + 1, D)``
+            for one image.
+        num_tokens: how many positions to show, from position 0.
+        num_channels: how many of the $D$ channels to show, from channel 0.
+        titles: one title per image; ``"image 0"``, ``"image 1"``, … if ``None``.
+        axes: matplotlib ``Axes``, one per image; a new figure is made if ``None``.
+
+    Returns:
+        ``(fig, axes)``.
+
+    Shapes:
+        tokens ``(B, N + 1, D)`` -> ``B`` panels of ``num_tokens × num_channels``
+    """
+    import matplotlib.pyplot as plt
+
+    check_tensor(tokens, "tokens")
+    if tokens.ndim not in (2, 3):
+        raise ValueError(
+            f"tokens must have shape (B, N + 1, D) or (N + 1, D), got {tokens.ndim} dimensions "
+            f"{tuple(tokens.shape)}; pass the sequence after prepend_class_token"
+        )
+    x = tokens.detach().cpu().float()
+    x = x.unsqueeze(0) if x.ndim == 2 else x  # (N + 1, D) -> (1, N + 1, D)
+    B, T, D = x.shape
+    num_tokens = check_positive_int(num_tokens, "num_tokens")
+    num_channels = check_positive_int(num_channels, "num_channels")
+    if num_tokens > T:
+        raise ValueError(f"num_tokens {num_tokens} is more than the sequence's {T} tokens; "
+                         f"pass num_tokens <= {T}")
+    if num_channels > D:
+        raise ValueError(f"num_channels {num_channels} is more than D = {D}; "
+                         f"pass num_channels <= {D}")
+    titles = [f"image {b}" for b in range(B)] if titles is None else list(titles)
+    if len(titles) != B:
+        raise ValueError(f"got {len(titles)} titles for {B} images; pass one title per image")
+    shown = x[:, :num_tokens, :num_channels]  # (B, N + 1, D) -> (B, tokens, channels)
+    vmin, vmax = shown.min().item(), shown.max().item()
+    if axes is None:
+        fig, axes = plt.subplots(1, B, figsize=(2.9 * B + 1.2, 0.32 * num_tokens + 1.6),
+                                 squeeze=False, layout="constrained")
+        axes = list(axes[0])
+    else:
+        axes = list(axes)
+        if len(axes) != B:
+            raise ValueError(f"got {len(axes)} axes for {B} images; pass one Axes per image")
+    fig = axes[0].figure
+    labels = ["0: x_class"] + [str(t) for t in range(1, num_tokens)]
+    for b, ax in enumerate(axes):
+        im = ax.imshow(shown[b].numpy(), cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
+        ax.axhline(0.5, color="white", linewidth=2)
+        ax.set_yticks(range(num_tokens), labels if b == 0 else [""] * num_tokens)
+        ax.set_title(titles[b])
+        ax.set_xlabel("channel")
+    axes[0].set_ylabel("position in the sequence")
+    fig.colorbar(im, ax=axes, shrink=0.9, label="value")
+    return fig, axes

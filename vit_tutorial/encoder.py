@@ -1,0 +1,147 @@
+r"""The Transformer encoder of ViT: pre-norm residual blocks (Eq. 2–3, Appendix A).
+
+$$z'_\ell = \mathrm{MSA}(\mathrm{LN}(z_{\ell-1})) + z_{\ell-1}, \qquad
+  z_\ell = \mathrm{MLP}(\mathrm{LN}(z'_\ell)) + z'_\ell, \qquad \ell = 1 \dots L$$
+
+LayerNorm comes *before* each sub-layer (pre-LN), unlike the original Transformer, which
+normalised after the residual addition (post-LN). The MLP has two layers with a GELU
+non-linearity. Module and parameter names follow timm (``norm1``, ``attn.qkv``,
+``attn.proj``, ``norm2``, ``mlp.fc1``, ``mlp.fc2``), so its weights map one to one.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vit_tutorial._checks import check_positive_int, check_tensor
+
+__all__ = ["Attention", "MLP", "EncoderBlock", "Encoder"]
+
+LAYER_NORM_EPS = 1e-6  # as in the original code, torchvision and timm
+
+
+def _check_width(embed_dim: object, num_heads: object) -> tuple[int, int]:
+    D = check_positive_int(embed_dim, "embed_dim")
+    h = check_positive_int(num_heads, "num_heads")
+    if D % h != 0:
+        divisors = [k for k in range(1, D + 1) if D % k == 0 and k <= 32]
+        raise ValueError(f"embed_dim {D} is not divisible by num_heads {h}; each head gets "
+                         f"D / num_heads dimensions, so pick num_heads from {divisors}")
+    return D, h
+
+
+class Attention(nn.Module):
+    r"""Multi-head self-attention (MSA, Appendix A): $\mathrm{softmax}(qk^\top/\sqrt{D_h})\,v$ per head.
+
+    Args:
+        embed_dim: $D$.
+        num_heads: $h$; $D_h = D / h$.
+
+    Shapes:
+        x ``(B, T, D)`` -> ``(B, T, D)``; with ``return_attention=True`` also the weights
+        ``(B, h, T, T)`` (each row sums to 1).
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int):
+        super().__init__()
+        self.embed_dim, self.num_heads = _check_width(embed_dim, num_heads)
+        self.head_dim = self.embed_dim // self.num_heads  # D_h
+        self.qkv = nn.Linear(self.embed_dim, 3 * self.embed_dim)  # U_qkv, fused
+        self.proj = nn.Linear(self.embed_dim, self.embed_dim)  # U_msa
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False):
+        B, T, D = x.shape
+        qkv = self.qkv(x).reshape(B, T, 3, self.num_heads, self.head_dim)  # (B, T, 3·D) -> (B, T, 3, h, D_h)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, h, T, D_h)
+        if return_attention:
+            # The same computation written out, so the weights A can be returned.
+            scores = q @ k.transpose(-2, -1) * self.head_dim ** -0.5  # (B, h, T, T)
+            weights = scores.softmax(dim=-1)  # A, each row sums to 1
+            out = weights @ v  # (B, h, T, D_h)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v)  # fused kernel, same result
+        out = out.transpose(1, 2).reshape(B, T, D)  # (B, h, T, D_h) -> (B, T, h·D_h)
+        out = self.proj(out)
+        return (out, weights) if return_attention else out
+
+
+class MLP(nn.Sequential):
+    """Two dense layers with an exact GELU between them (Sec. 3.1), dropout after each."""
+
+    def __init__(self, embed_dim: int, mlp_dim: int, dropout: float = 0.0):
+        super().__init__()
+        self.fc1 = nn.Linear(embed_dim, mlp_dim)
+        self.act = nn.GELU()  # exact (erf) GELU, as torchvision and timm
+        self.drop1 = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(mlp_dim, embed_dim)
+        self.drop2 = nn.Dropout(dropout)
+
+
+class EncoderBlock(nn.Module):
+    r"""One pre-norm Transformer block (Eq. 2–3).
+
+    Args:
+        embed_dim: $D$.
+        num_heads: $h$; must divide $D$.
+        mlp_dim: hidden size of the MLP (4·D in the paper's models).
+        dropout: dropout after the dense layers (Appendix B.1); 0 for inference.
+
+    Shapes:
+        z ``(B, T, D)`` -> ``(B, T, D)``; with ``return_attention=True`` also ``(B, h, T, T)``.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, mlp_dim: int, dropout: float = 0.0):
+        super().__init__()
+        D, h = _check_width(embed_dim, num_heads)
+        check_positive_int(mlp_dim, "mlp_dim")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.norm1 = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
+        self.attn = Attention(D, h)
+        self.drop = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
+        self.mlp = MLP(D, mlp_dim, dropout)
+
+    def forward(self, z: torch.Tensor, return_attention: bool = False):
+        attended = self.attn(self.norm1(z), return_attention)  # MSA(LN(z_{l-1}))
+        if return_attention:
+            attended, weights = attended
+        z = z + self.drop(attended)  # Eq. 2: z'_l
+        z = z + self.mlp(self.norm2(z))  # Eq. 3: z_l
+        return (z, weights) if return_attention else z
+
+
+class Encoder(nn.Module):
+    r"""$L$ encoder blocks in a row (the final LayerNorm of Eq. 4 belongs to the model).
+
+    Args:
+        depth: $L$.
+        embed_dim, num_heads, mlp_dim, dropout: as for :class:`EncoderBlock`.
+
+    Shapes:
+        z_0 ``(B, T, D)`` -> z_L ``(B, T, D)``; with ``return_attention=True`` also a list
+        of ``L`` tensors ``(B, h, T, T)``.
+    """
+
+    def __init__(self, depth: int, embed_dim: int, num_heads: int, mlp_dim: int,
+                 dropout: float = 0.0):
+        super().__init__()
+        check_positive_int(depth, "depth")
+        self.blocks = nn.ModuleList(
+            EncoderBlock(embed_dim, num_heads, mlp_dim, dropout) for _ in range(depth))
+
+    def forward(self, z: torch.Tensor, return_attention: bool = False):
+        check_tensor(z, "tokens")
+        if z.ndim != 3 or z.shape[-1] != self.blocks[0].attn.embed_dim:
+            raise ValueError(f"the encoder expects tokens (B, T, {self.blocks[0].attn.embed_dim}), "
+                             f"got {tuple(z.shape)}")
+        maps = []
+        for block in self.blocks:
+            if return_attention:
+                z, weights = block(z, return_attention=True)
+                maps.append(weights)
+            else:
+                z = block(z)
+        return (z, maps) if return_attention else z

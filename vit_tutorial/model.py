@@ -1,0 +1,210 @@
+r"""The whole Vision Transformer, composed from the lessons' modules (Eq. 1–4).
+
+$$z_0 = [x_\text{class};\, x_p^1 E;\, \dots;\, x_p^N E] + E_\text{pos} \quad (1)$$
+$$z_\ell = \text{pre-norm MSA and MLP blocks} \quad (2, 3) \qquad y = \mathrm{LN}(z_L^0) \quad (4)$$
+
+and a linear head on $y$. :class:`TinyViT` is the same class with a small configuration,
+trained on scikit-learn's handwritten digits (``python -m vit_tutorial.train``); its
+checkpoint ships inside the package and :func:`load_tiny_vit` loads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vit_tutorial._checks import check_tensor, to_pair
+from vit_tutorial.class_token import ClassToken
+from vit_tutorial.encoder import LAYER_NORM_EPS, Encoder, _check_width
+from vit_tutorial.patch_embedding import PatchEmbedding
+from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
+
+__all__ = ["ViTConfig", "VisionTransformer", "TinyViT", "TINY_VIT_CONFIG", "load_tiny_vit",
+           "TINY_VIT_CHECKPOINT", "POSITION_EMBEDDINGS"]
+
+POSITION_EMBEDDINGS = ("learned", "sincos", "none")
+
+
+@dataclass(frozen=True)
+class ViTConfig:
+    """Sizes of a Vision Transformer. Defaults: ViT-B/16 at 224×224 (Table 1)."""
+
+    image_size: int | tuple[int, int] = 224  # H = W; fine-tuning uses 384 (Sec. 3.2)
+    patch_size: int | tuple[int, int] = 16  # P, ViT-B/16
+    in_channels: int = 3  # C, RGB
+    num_classes: int = 1000  # ImageNet-1k head
+    embed_dim: int = 768  # D, "Hidden size" in Table 1
+    depth: int = 12  # L, "Layers"
+    num_heads: int = 12  # h, "Heads"
+    mlp_dim: int = 3072  # "MLP size" = 4·D
+    dropout: float = 0.0  # Appendix B.1: 0.1 for some runs, 0 at inference
+    position_embedding: str = "learned"  # the paper's learned 1-D E_pos; "sincos"/"none" for lesson 04
+
+    def __post_init__(self):
+        _check_width(self.embed_dim, self.num_heads)
+        if self.position_embedding not in POSITION_EMBEDDINGS:
+            raise ValueError(f"position_embedding must be one of {POSITION_EMBEDDINGS}, got "
+                             f"{self.position_embedding!r}")
+        to_pair(self.image_size, "image_size")
+        to_pair(self.patch_size, "patch_size")
+
+
+class VisionTransformer(nn.Module):
+    r"""ViT (Sec. 3.1): patches -> $E$ -> prepend $x_\text{class}$ -> $+E_\text{pos}$ -> encoder
+    -> $\mathrm{LN}(z_L^0)$ -> head.
+
+    Args:
+        config: a :class:`ViTConfig`.
+
+    Attributes:
+        patch_embed: :class:`~vit_tutorial.patch_embedding.PatchEmbedding` ($E$, lesson 02).
+        class_token: :class:`~vit_tutorial.class_token.ClassToken` ($x_\text{class}$, lesson 03).
+        pos_embedding: :class:`~vit_tutorial.positional_embedding.PositionalEmbedding`
+            ($E_\text{pos}$, lesson 04), or ``None`` when ``position_embedding="none"``.
+        encoder: :class:`~vit_tutorial.encoder.Encoder` (Eq. 2–3).
+        norm: the final LayerNorm of Eq. 4.
+        head: ``nn.Linear(D, num_classes)`` on $y$.
+
+    Shapes:
+        images ``(B, C, H, W)`` -> logits ``(B, num_classes)``
+    """
+
+    def __init__(self, config: ViTConfig | None = None):
+        super().__init__()
+        config = ViTConfig() if config is None else config
+        if not isinstance(config, ViTConfig):
+            raise TypeError(f"config must be a ViTConfig, got {type(config).__name__}")
+        self.config = config
+        D = config.embed_dim
+        self.patch_embed = PatchEmbedding(config.image_size, config.patch_size,
+                                          config.in_channels, D)
+        self.class_token = ClassToken(D)
+        N = self.patch_embed.num_patches
+        self.pos_embedding = None
+        if config.position_embedding != "none":
+            self.pos_embedding = PositionalEmbedding(N, D, num_prefix_tokens=1)
+        if config.position_embedding == "sincos":  # fixed, not trained; class-token row 0
+            table = sincos_2d_pos_embed(self.patch_embed.grid_size, D)  # (N, D)
+            with torch.no_grad():
+                self.pos_embedding.pos_embed.zero_()
+                self.pos_embedding.pos_embed[0, 1:] = table  # (N, D) -> rows 1..N
+            self.pos_embedding.pos_embed.requires_grad_(False)
+        self.dropout = nn.Dropout(config.dropout)  # after adding E_pos (Appendix B.1)
+        self.encoder = Encoder(config.depth, D, config.num_heads, config.mlp_dim, config.dropout)
+        self.norm = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
+        self.head = nn.Linear(D, config.num_classes)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Eq. 1: the token sequence $z_0$ the encoder reads. ``(B, C, H, W) -> (B, N + 1, D)``"""
+        tokens = self.patch_embed(images)  # (B, N, D)
+        tokens = self.class_token(tokens)  # (B, N + 1, D)
+        if self.pos_embedding is not None:
+            tokens = self.pos_embedding(tokens)  # + E_pos, (B, N + 1, D)
+        return self.dropout(tokens)
+
+    def forward_features(self, images: torch.Tensor, return_attention: bool = False):
+        r"""Eq. 1–4 without the head: $y = \mathrm{LN}(z_L^0)$, ``(B, D)``; with
+        ``return_attention=True`` also each layer's attention weights ``(B, h, T, T)``."""
+        z = self.encoder(self.embed(images), return_attention=return_attention)
+        if return_attention:
+            z, maps = z
+        y = self.norm(z[:, 0])  # Eq. 4: the class token's final state, (B, D)
+        return (y, maps) if return_attention else y
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(images))  # (B, num_classes)
+
+
+# --- TinyViT: the course's trained model -----------------------------------------------
+
+TINY_VIT_CONFIG = ViTConfig(
+    image_size=28,  # 8×8 digits upsampled to 28×28 ...
+    patch_size=4,  # ... so that 4×4 patches give a 7×7 grid: 49 positions
+    in_channels=1,  # grayscale
+    num_classes=10,  # digits 0–9
+    embed_dim=64,
+    depth=4,
+    num_heads=4,
+    mlp_dim=128,
+    dropout=0.0,
+)
+
+
+class TinyViT(VisionTransformer):
+    """A :class:`VisionTransformer` with :data:`TINY_VIT_CONFIG` (or another config)."""
+
+    def __init__(self, config: ViTConfig = TINY_VIT_CONFIG):
+        super().__init__(config)
+
+
+TINY_VIT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "tiny_vit_digits.pt"
+TINY_VIT_SHA256 = None  # set when the checkpoint is trained (python -m vit_tutorial.train)
+
+
+def _read_checkpoint(path: Path, sha256: str | None) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}; train one with "
+                                f"`python -m vit_tutorial.train --output {path}`")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and digest != sha256:
+        raise ValueError(f"checkpoint {path.name} is corrupt or was replaced: its SHA-256 is "
+                         f"{digest[:16]}…, expected {sha256[:16]}…; reinstall the package "
+                         f"(or pass sha256=None to load a checkpoint you trained yourself)")
+    try:
+        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a damaged file
+        raise ValueError(f"checkpoint {path.name} could not be read ({type(error).__name__}); "
+                         f"the file is corrupt: retrain it with `python -m vit_tutorial.train`"
+                         ) from error
+    if not isinstance(checkpoint, dict) or not {"config", "state_dict"} <= checkpoint.keys():
+        raise ValueError(f"checkpoint {path.name} is not a TinyViT checkpoint: expected a dict "
+                         f"with 'config' and 'state_dict'")
+    return checkpoint
+
+
+def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default",
+                  config: ViTConfig = TINY_VIT_CONFIG) -> TinyViT:
+    """The trained TinyViT, in eval mode.
+
+    Args:
+        path: a checkpoint file; default: the one shipped in the package.
+        sha256: the file's expected SHA-256; ``"default"`` checks the shipped file's hash
+            (only when ``path`` is the shipped file), ``None`` skips the check.
+        config: the configuration the checkpoint must have been trained with.
+
+    Raises:
+        ValueError: corrupt file, wrong hash, or a checkpoint of another configuration.
+    """
+    shipped = path is None or Path(path).resolve() == TINY_VIT_CHECKPOINT.resolve()
+    path = TINY_VIT_CHECKPOINT if path is None else Path(path)
+    if sha256 == "default":
+        sha256 = TINY_VIT_SHA256 if shipped else None
+    checkpoint = _read_checkpoint(path, sha256)
+    stored = checkpoint["config"]
+    expected = asdict(config)
+    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
+    if stored != expected:
+        diffs = [f"{k}: checkpoint {stored.get(k)!r}, expected {expected.get(k)!r}"
+                 for k in sorted(set(stored) | set(expected)) if stored.get(k) != expected.get(k)]
+        raise ValueError(f"checkpoint {path.name} was trained with another configuration "
+                         f"({'; '.join(diffs)}); pass config=ViTConfig(**checkpoint['config']) "
+                         f"or retrain with `python -m vit_tutorial.train`")
+    model = TinyViT(replace(config))
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
+
+
+def config_from_dict(values: dict) -> ViTConfig:
+    """A :class:`ViTConfig` from a checkpoint's stored dict (lists become tuples)."""
+    names = {f.name for f in fields(ViTConfig)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown ViTConfig fields {sorted(unknown)}")
+    return ViTConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

@@ -1,0 +1,230 @@
+r"""Lesson 01 — cut an image into a sequence of flattened patches (Sec. 3.1).
+
+The paper reshapes an image $x \in \mathbb{R}^{H \times W \times C}$ into
+$N = HW/P^2$ flattened patches $x_p \in \mathbb{R}^{N \times (P^2 \cdot C)}$.
+
+PyTorch stores images channels-first, so this module works on $(B, C, H, W)$ tensors.
+Inside each patch vector the $P^2 \cdot C$ values are ordered **(C, P, P)**: all of
+channel 0 row by row, then channel 1, then channel 2. That is the order in which a
+``Conv2d(C, D, kernel_size=P, stride=P)`` stores its weight, so
+``conv.weight.reshape(D, -1)`` lines up value for value with these patch vectors
+(lesson 02 relies on it). Patches are numbered row-major over the grid: left to right,
+then top to bottom — the same order as ``conv(x).flatten(2)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
+
+__all__ = ["num_patches", "image_to_patches", "patches_to_image", "plot_patch_grid",
+           "plot_patch_sequence"]
+
+
+def num_patches(image_size: int | tuple[int, int], patch_size: int | tuple[int, int]) -> int:
+    r"""Number of patches $N = HW / P^2$ (Sec. 3.1).
+
+    Args:
+        image_size: $H$ = $W$ as an int, or an ``(H, W)`` pair.
+        patch_size: $P$ as an int, or a ``(P_h, P_w)`` pair for non-square patches.
+
+    Returns:
+        $N = (H / P_h) \cdot (W / P_w)$.
+
+    Raises:
+        ValueError: if a side of the image is not a multiple of the patch side.
+
+    Example:
+        >>> num_patches(224, 16)
+        196
+    """
+    grid_h, grid_w = check_divisible(to_pair(image_size, "image_size"),
+                                     to_pair(patch_size, "patch_size"))
+    return grid_h * grid_w
+
+
+def image_to_patches(images: torch.Tensor, patch_size: int | tuple[int, int]) -> torch.Tensor:
+    r"""Reshape images into sequences of flattened patches, $x \mapsto x_p$ (Sec. 3.1).
+
+    Args:
+        images: a batch ``(B, C, H, W)`` or a single image ``(C, H, W)``, any dtype.
+        patch_size: $P$, or ``(P_h, P_w)``; must divide $H$ and $W$.
+
+    Returns:
+        The patches $x_p$, each flattened in **(C, P, P)** order and numbered row-major.
+
+    Shapes:
+        - images: ``(B, C, H, W)`` -> ``(B, N, C·P·P)``
+        - images: ``(C, H, W)`` -> ``(N, C·P·P)``
+
+    Note:
+        The paper writes a patch vector as $P^2 \cdot C$ values without fixing their order.
+        We use (C, P, P) so that ``Conv2d.weight.reshape(D, -1)`` lines up with it.
+
+    Example:
+        >>> image_to_patches(torch.zeros(3, 224, 224), 16).shape
+        torch.Size([196, 768])
+    """
+    check_tensor(images, "images")
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"images must have shape (B, C, H, W) or (C, H, W), got {images.ndim} dimensions "
+            f"{tuple(images.shape)}; for a grayscale (H, W) image use images.unsqueeze(0)"
+        )
+    single = images.ndim == 3
+    x = images.unsqueeze(0) if single else images  # (C, H, W) -> (1, C, H, W)
+    B, C, H, W = x.shape
+    ph, pw = to_pair(patch_size, "patch_size")
+    gh, gw = check_divisible((H, W), (ph, pw))
+    x = x.reshape(B, C, gh, ph, gw, pw)  # (B, C, H, W) -> (B, C, H/P, P, W/P, P)
+    x = x.permute(0, 2, 4, 1, 3, 5)  # -> (B, H/P, W/P, C, P, P)
+    x = x.reshape(B, gh * gw, C * ph * pw)  # -> (B, N, C·P·P)
+    return x[0] if single else x  # (1, N, C·P·P) -> (N, C·P·P) for a single image
+
+
+def patches_to_image(
+    patches: torch.Tensor,
+    patch_size: int | tuple[int, int],
+    image_size: int | tuple[int, int],
+) -> torch.Tensor:
+    r"""Put flattened patches back together into images: the exact inverse of
+    :func:`image_to_patches`.
+
+    Args:
+        patches: ``(B, N, C·P·P)`` or ``(N, C·P·P)``, patch vectors in (C, P, P) order.
+        patch_size: $P$, or ``(P_h, P_w)``.
+        image_size: $H$ = $W$, or ``(H, W)``, of the image the patches came from.
+
+    Returns:
+        The images.
+
+    Shapes:
+        - patches: ``(B, N, C·P·P)`` -> ``(B, C, H, W)``
+        - patches: ``(N, C·P·P)`` -> ``(C, H, W)``
+
+    Example:
+        >>> x = torch.rand(2, 3, 32, 48)
+        >>> torch.equal(patches_to_image(image_to_patches(x, 16), 16, (32, 48)), x)
+        True
+    """
+    check_tensor(patches, "patches")
+    if patches.ndim not in (2, 3):
+        raise ValueError(
+            f"patches must have shape (B, N, C·P·P) or (N, C·P·P), got {patches.ndim} "
+            f"dimensions {tuple(patches.shape)}; pass the output of image_to_patches"
+        )
+    single = patches.ndim == 2
+    x = patches.unsqueeze(0) if single else patches  # (N, C·P·P) -> (1, N, C·P·P)
+    B, N, K = x.shape
+    ph, pw = to_pair(patch_size, "patch_size")
+    H, W = to_pair(image_size, "image_size")
+    gh, gw = check_divisible((H, W), (ph, pw))
+    if N != gh * gw:
+        raise ValueError(
+            f"expected {gh * gw} patches for a {H}x{W} image with {ph}x{pw} patches "
+            f"({gh}x{gw} grid), got {N}; pass the image_size the patches were cut from"
+        )
+    if K % (ph * pw) != 0:
+        raise ValueError(
+            f"each patch vector should hold C·{ph}·{pw} values, got {K}, which is not a "
+            f"multiple of {ph * pw}; check patch_size"
+        )
+    C = K // (ph * pw)
+    x = x.reshape(B, gh, gw, C, ph, pw)  # (B, N, C·P·P) -> (B, H/P, W/P, C, P, P)
+    x = x.permute(0, 3, 1, 4, 2, 5)  # -> (B, C, H/P, P, W/P, P)
+    x = x.reshape(B, C, H, W)  # -> (B, C, H, W)
+    return x[0] if single else x
+
+
+# --- figures for lesson 01 -------------------------------------------------------------
+
+
+def _to_hwc(image: torch.Tensor):
+    """(C, H, W) tensor in [0, 1] or uint8 -> (H, W, C) float NumPy array for imshow."""
+    check_tensor(image, "image")
+    if image.ndim != 3:
+        raise ValueError(
+            f"image must have shape (C, H, W), got {tuple(image.shape)}; "
+            f"pick one image from a batch with images[0]"
+        )
+    if not image.is_floating_point():
+        image = image.float() / 255
+    image = image.detach().cpu().clamp(0, 1)
+    return image.permute(1, 2, 0).squeeze(-1).numpy()  # (C, H, W) -> (H, W, C)
+
+
+def plot_patch_grid(image: torch.Tensor, patch_size: int | tuple[int, int], ax=None,
+                    number: bool = True):
+    """Draw an image with its grid of patches and (optionally) each patch's index.
+
+    Args:
+        image: ``(C, H, W)``, floats in [0, 1] or uint8.
+        patch_size: $P$, or ``(P_h, P_w)``; must divide the image size.
+        ax: a matplotlib ``Axes`` to draw into; a new figure is made if ``None``.
+        number: write each patch's position in the sequence (0 … N-1) in its corner.
+
+    Returns:
+        The ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    picture = _to_hwc(image)
+    H, W = image.shape[-2:]
+    ph, pw = to_pair(patch_size, "patch_size")
+    gh, gw = check_divisible((H, W), (ph, pw))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+    for r in range(1, gh):
+        ax.axhline(r * ph - 0.5, color="white", linewidth=0.8)
+    for c in range(1, gw):
+        ax.axvline(c * pw - 0.5, color="white", linewidth=0.8)
+    if number:
+        fontsize = max(4, min(9, 90 // max(gh, gw)))
+        for r in range(gh):
+            for c in range(gw):
+                ax.text(c * pw + 1, r * ph + 1, str(r * gw + c), color="white",
+                        fontsize=fontsize, va="top", ha="left")
+    ax.set_title(f"{H}×{W} image, {ph}×{pw} patches: {gh}×{gw} = {gh * gw} patches")
+    ax.set_xlabel("width (pixels)")
+    ax.set_ylabel("height (pixels)")
+    return ax
+
+
+def plot_patch_sequence(image: torch.Tensor, patch_size: int | tuple[int, int],
+                        count: int | None = None, ax=None):
+    """Lay an image's patches out in a row, in the order the Transformer reads them.
+
+    Args:
+        image: ``(C, H, W)``, floats in [0, 1] or uint8.
+        patch_size: $P$, or ``(P_h, P_w)``.
+        count: show only the first ``count`` patches (default: all of them).
+        ax: a matplotlib ``Axes``; a new, wide figure is made if ``None``.
+
+    Returns:
+        The ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+
+    check_tensor(image, "image")
+    ph, pw = to_pair(patch_size, "patch_size")
+    patches = image_to_patches(image, (ph, pw))  # (N, C·P·P)
+    n_total = patches.shape[0]
+    count = n_total if count is None else min(check_positive_int(count, "count"), n_total)
+    C = image.shape[0]
+    tiles = patches[:count].reshape(count, C, ph, pw)  # (n, C·P·P) -> (n, C, P, P)
+    if not tiles.is_floating_point():
+        tiles = tiles.float() / 255
+    strip = make_grid(tiles, nrow=count, padding=2, pad_value=1.0)  # (C, P+4, n·(P+2)+2)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(16, 0.35 * count + 1), 1.4))
+    ax.imshow(_to_hwc(strip))
+    step = pw + 2
+    ticks = list(range(0, count, max(1, count // 14)))
+    ax.set_xticks([2 + i * step + pw / 2 for i in ticks], [str(i) for i in ticks])
+    ax.set_yticks([])
+    ax.set_xlabel("position in the sequence")
+    ax.set_title(f"the first {count} of N = {n_total} patches, in reading order")
+    return ax

@@ -1,0 +1,254 @@
+r"""Lesson 05 — what the position embeddings learned: Figure 7 (centre), Sec. 4.5.
+
+The paper shows, for ViT-L/32, one small tile per patch: tile $(i, j)$ colours every patch
+$(k, l)$ by the cosine similarity between the position embeddings of patch $(i, j)$ and
+patch $(k, l)$,
+
+$$\mathrm{sim}(i, j, k, l) = \frac{e_{(i,j)} \cdot e_{(k,l)}}
+{\lVert e_{(i,j)} \rVert\, \lVert e_{(k,l)} \rVert}.$$
+
+Nothing told the model that patch 8 sits under patch 1, yet closer patches end up with more
+similar embeddings, and patches in the same row or column look alike (Sec. 4.5).
+
+- :func:`position_similarity` — the ``(H/P, W/P, H/P, W/P)`` table of similarities.
+- :func:`locality_score` — one number for "near patches are more alike than far ones".
+- :func:`plot_position_similarity` — the figure, laid out like the paper's.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from vit_tutorial._checks import check_tensor, to_pair
+
+__all__ = ["position_similarity", "locality_score", "plot_position_similarity"]
+
+
+def _check_num_prefix_tokens(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"num_prefix_tokens must be an int >= 0, got {value!r}; pass 1 when pos_embed has a "
+            f"class-token row (a ViT's pos_embed), 0 when it has one row per patch only"
+        )
+    return value
+
+
+def position_similarity(pos_embed: torch.Tensor, grid_size: int | tuple[int, int],
+                        num_prefix_tokens: int = 1) -> torch.Tensor:
+    r"""Cosine similarity between the position embeddings of every pair of patches.
+
+    Args:
+        pos_embed: a ViT's $E_\text{pos}$, ``(1, N + 1, D)`` or ``(N + 1, D)``; or a table
+            with one row per patch, ``(N, D)`` (e.g. :func:`sincos_2d_pos_embed`), with
+            ``num_prefix_tokens=0``.
+        grid_size: the patch grid ``(H/P, W/P)``, or one int for a square grid. The rows of
+            ``pos_embed`` after the prefix are its patches in row-major order.
+        num_prefix_tokens: rows in front of the patches, dropped before comparing:
+            1 for the class token, 0 for none.
+
+    Returns:
+        ``sim`` with ``sim[i, j]`` the tile of patch $(i, j)$: ``sim[i, j, k, l]`` is the
+        cosine similarity of patches $(i, j)$ and $(k, l)$. It is symmetric
+        (``sim[i, j, k, l] == sim[k, l, i, j]``) with ones on the diagonal. Computed in
+        float32 (float64 stays float64); gradients flow through it.
+
+    Shapes:
+        ``(1, N + 1, D)``, ``(N + 1, D)`` or ``(N, D)`` -> ``(H/P, W/P, H/P, W/P)``
+
+    Note:
+        An all-zero embedding has no direction; it gets similarity 0 with every patch,
+        itself included.
+
+    Example:
+        >>> from vit_tutorial.positional_embedding import PositionalEmbedding
+        >>> sim = position_similarity(PositionalEmbedding(49, 64).pos_embed, (7, 7))
+        >>> sim.shape
+        torch.Size([7, 7, 7, 7])
+    """
+    check_tensor(pos_embed, "pos_embed")
+    gh, gw = to_pair(grid_size, "grid_size")  # (H/P, W/P)
+    prefix = _check_num_prefix_tokens(num_prefix_tokens)
+    if pos_embed.ndim == 3 and pos_embed.shape[0] != 1:
+        raise ValueError(
+            f"pos_embed must have shape (1, N + 1, D) or (N + 1, D), got {tuple(pos_embed.shape)}; "
+            f"this looks like a batch of tokens — pass the parameter itself, e.g. model.pos_embed"
+        )
+    if pos_embed.ndim not in (2, 3):
+        raise ValueError(
+            f"pos_embed must have shape (1, N + 1, D) or (N + 1, D), got {pos_embed.ndim} "
+            f"dimensions {tuple(pos_embed.shape)}; pass e.g. model.pos_embed"
+        )
+    table = pos_embed.reshape(pos_embed.shape[-2], pos_embed.shape[-1])  # (1, T, D) -> (T, D)
+    T, N = table.shape[0], gh * gw
+    if T != prefix + N:
+        expected = (f"expected {prefix} + {gh}·{gw} = {prefix + N} rows in pos_embed "
+                    f"({prefix} prefix token(s) and a {gh}x{gw} grid of patches), got {T}")
+        if T > N:
+            fix = f"pass num_prefix_tokens={T - N} for this grid"
+            if T - N == 1:
+                fix += " (one class-token row)"
+        elif T == N:
+            fix = "pass num_prefix_tokens=0 for a table without a class-token row"
+        else:
+            fix = "the grid is too large for this table; pass the grid the embeddings were made for"
+        side = round((T - prefix) ** 0.5) if T >= prefix else 0
+        if side and side * side == T - prefix and (side, side) != (gh, gw):
+            fix += f", or grid_size={side} if the {T - prefix} patches form a {side}x{side} grid"
+        raise ValueError(f"{expected}; {fix}")
+    x = table[prefix:]  # (T, D) -> (N, D): drop the class token
+    if x.dtype != torch.float64:
+        x = x.float()
+    x = F.normalize(x, dim=-1)  # (N, D), unit length
+    sim = x @ x.T  # (N, D) @ (D, N) -> (N, N)
+    return sim.reshape(gh, gw, gh, gw)  # (N, N) -> (H/P, W/P, H/P, W/P)
+
+
+def _check_similarity(similarity: object) -> torch.Tensor:
+    check_tensor(similarity, "similarity")
+    if similarity.ndim != 4 or similarity.shape[:2] != similarity.shape[2:]:
+        raise ValueError(
+            f"similarity must have shape (H/P, W/P, H/P, W/P), got {tuple(similarity.shape)}; "
+            f"compute it with position_similarity(pos_embed, grid_size)"
+        )
+    return similarity
+
+
+def locality_score(similarity: torch.Tensor, *, far: int = 4) -> float:
+    r"""How much more alike neighbouring patches' embeddings are than distant ones'.
+
+    Distances are counted in steps between 4-neighbouring patches (Manhattan distance
+    $|i - k| + |j - l|$ on the grid). The score is
+
+    $$\underbrace{\operatorname{mean}_{d = 1}\, \mathrm{sim}}_{\text{4-neighbours}} \;-\;
+    \underbrace{\operatorname{mean}_{d \ge \text{far}}\, \mathrm{sim}}_{\text{distant patches}},$$
+
+    each mean over all ordered pairs of patches at that distance. About 0 when position
+    carries no locality (random or identical embeddings); positive when near patches are
+    more alike (Sec. 4.5); at most 2.
+
+    Args:
+        similarity: the table from :func:`position_similarity`.
+        far: the distance, in steps, from which a pair counts as distant (default 4).
+
+    Returns:
+        The score, a Python float.
+
+    Shapes:
+        ``(H/P, W/P, H/P, W/P)`` -> a number
+
+    Example:
+        >>> from vit_tutorial.positional_embedding import sincos_2d_pos_embed
+        >>> sim = position_similarity(sincos_2d_pos_embed(7, 64), 7, num_prefix_tokens=0)
+        >>> locality_score(sim) > 0.1
+        True
+    """
+    sim = _check_similarity(similarity)
+    if isinstance(far, bool) or not isinstance(far, int) or far < 2:
+        raise ValueError(f"far must be an int >= 2 (1 step is a neighbour), got {far!r}; "
+                         f"the default is 4")
+    gh, gw = sim.shape[:2]
+    if (gh - 1) + (gw - 1) < far:
+        raise ValueError(
+            f"a {gh}x{gw} grid has no pair of patches {far} or more steps apart (the largest "
+            f"distance is {(gh - 1) + (gw - 1)}); use a grid with (H/P - 1) + (W/P - 1) >= {far}, "
+            f"e.g. 3x3 for far=4, or pass a smaller far"
+        )
+    if gh * gw < 2:
+        raise ValueError("a 1x1 grid has no neighbours; use a grid with at least 2 patches")
+    rows, cols = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing="ij")  # (H/P, W/P)
+    rows, cols = rows.reshape(-1), cols.reshape(-1)  # (H/P, W/P) -> (N,)
+    steps = ((rows[:, None] - rows[None, :]).abs()
+             + (cols[:, None] - cols[None, :]).abs())  # (N, 1) - (1, N) -> (N, N)
+    flat = sim.detach().reshape(gh * gw, gh * gw)  # (H/P, W/P, H/P, W/P) -> (N, N)
+    near = flat[steps == 1].mean()
+    distant = flat[steps >= far].mean()
+    return (near - distant).item()
+
+
+def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = None,
+                             highlight: tuple[int, int] | None = None, fig=None):
+    r"""Draw Figure 7 (centre): one tile per patch, showing its similarity to all patches.
+
+    Tile $(i, j)$ — row $i$, column $j$ of the grid of tiles — is the image
+    ``similarity[i, j]``: patch $(i, j)$'s cosine similarity with every patch $(k, l)$.
+    All tiles share one colour scale, a diverging map centred on 0 (``"RdBu_r"``, from
+    -1 blue to +1 red), explained by one colour bar.
+
+    Args:
+        similarity: the table from :func:`position_similarity`.
+        title: the figure's title; ``None`` for none.
+        highlight: ``(i, j)``, counted from 0, to frame one tile (e.g. the patch a reader
+            picked); ``None`` for no frame.
+        fig: an empty matplotlib ``Figure`` to draw into; a new one, sized to the grid, if
+            ``None``.
+
+    Returns:
+        ``(fig, axes)``, ``axes`` a NumPy array of ``Axes`` of shape ``(H/P, W/P)``. The
+        frame of ``highlight`` is a ``Rectangle`` in ``axes[i, j].patches`` with
+        gid ``"highlight"``.
+
+    Shapes:
+        ``(H/P, W/P, H/P, W/P)`` -> ``H/P × W/P`` tiles of ``H/P × W/P`` pixels
+
+    Note:
+        The paper labels rows and columns from 1, as here; ``highlight`` and the tensor
+        use Python's indices from 0.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+
+    sim = _check_similarity(similarity)
+    gh, gw = sim.shape[:2]
+    if highlight is not None:
+        ok = (isinstance(highlight, (tuple, list)) and len(highlight) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in highlight))
+        if not ok or not (0 <= highlight[0] < gh and 0 <= highlight[1] < gw):
+            raise ValueError(
+                f"highlight must be a (row, column) pair of ints with 0 <= row < {gh} and "
+                f"0 <= column < {gw} (counted from 0), got {highlight!r}"
+            )
+    values = sim.detach().cpu().float().numpy()  # (H/P, W/P, H/P, W/P)
+
+    # Sizes in inches: small tiles, room for labels on the left/bottom, a colour bar right.
+    tile = min(0.6, 6.0 / max(gh, gw))
+    gap = 0.08 * tile
+    left, right, bottom, top = 0.75, 1.05, 0.7, 0.55 if title else 0.25
+    grid_w, grid_h = gw * tile + (gw - 1) * gap, gh * tile + (gh - 1) * gap
+    if fig is None:
+        fig = plt.figure(figsize=(left + grid_w + right, bottom + grid_h + top))
+    fw, fh = fig.get_size_inches()
+    box = dict(left=left / fw, right=(left + grid_w) / fw,
+               bottom=bottom / fh, top=(bottom + grid_h) / fh)
+    axes = fig.subplots(gh, gw, squeeze=False,
+                        gridspec_kw=dict(**box, wspace=gap / tile, hspace=gap / tile))
+
+    norm = Normalize(vmin=-1.0, vmax=1.0)  # cosine similarity: one scale for all tiles
+    small = max(6.0, min(9.0, 60.0 * tile / 3))
+    for i in range(gh):
+        for j in range(gw):
+            ax = axes[i, j]
+            ax.imshow(values[i, j], cmap="RdBu_r", norm=norm, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(str(i + 1), rotation=0, ha="right", va="center",
+                              fontsize=small, labelpad=3)
+            if i == gh - 1:
+                ax.set_xlabel(str(j + 1), fontsize=small, labelpad=3)
+    fig.supylabel("input patch row", x=0.12 / fw, ha="left")
+    fig.supxlabel("input patch column", y=0.08 / fh, va="bottom")
+    if title:
+        fig.suptitle(title, y=1 - 0.1 / fh, va="top")
+
+    cax = fig.add_axes((box["right"] + 0.2 / fw, box["bottom"], 0.15 / fw, box["top"] - box["bottom"]))
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap="RdBu_r")
+    fig.colorbar(mappable, cax=cax, label="cosine similarity")
+
+    if highlight is not None:
+        ax = axes[highlight[0], highlight[1]]
+        ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
+                               edgecolor="black", linewidth=2.5, clip_on=False,
+                               gid="highlight"))
+    return fig, axes
