@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Case", "time_case", "input_pipeline_case", "main"]
+__all__ = ["Case", "time_case", "input_pipeline_case", "embedding_case", "resize_cases", "main"]
 
 
 @dataclass
@@ -87,7 +87,71 @@ def input_pipeline_case(batch_size: int = 32) -> Case:
                 {"timm": timm, "torchvision": torchvision})
 
 
-CASES = {"input": input_pipeline_case}
+def embedding_case(batch_size: int = 32) -> Case:
+    """The whole input pipeline of Eq. 1 — patches -> E -> x_class -> + E_pos — ours
+    (``VisionTransformer.embed``) vs timm's ``VisionTransformer`` (``patch_embed`` +
+    ``_pos_embed``), same weights."""
+    from timm.models.vision_transformer import VisionTransformer as TimmViT
+
+    from vit_tutorial.model import ViTConfig, VisionTransformer
+
+    torch.manual_seed(0)
+    ours_model = VisionTransformer(ViTConfig(depth=1)).eval()  # only the input pipeline runs
+    reference = TimmViT(img_size=224, patch_size=16, embed_dim=768, depth=1, num_heads=12).eval()
+    with torch.no_grad():
+        reference.patch_embed.proj.load_state_dict(ours_model.patch_embed.proj.state_dict())
+        reference.cls_token.copy_(ours_model.class_token.cls_token)
+        reference.pos_embed.copy_(ours_model.pos_embedding.pos_embed)
+    x = torch.randn(batch_size, 3, 224, 224)
+
+    def ours():
+        return ours_model.embed(x)
+
+    def timm():
+        return reference._pos_embed(reference.patch_embed(x))
+
+    with torch.inference_mode():
+        torch.testing.assert_close(timm(), ours(), rtol=0, atol=1e-5)
+    return Case(f"patches -> E -> x_class -> + E_pos, ({batch_size}, 3, 224, 224)", ours,
+                {"timm": timm})
+
+
+def resize_cases() -> list[Case]:
+    """``resize_pos_embed`` with each library's settings vs that library's function, on
+    ViT-B/16's E_pos going from 224 to 384 (14×14 -> 24×24, 197 -> 577 rows)."""
+    from collections import OrderedDict
+
+    from timm.layers import resample_abs_pos_embed
+    from torchvision.models.vision_transformer import interpolate_embeddings
+
+    from vit_tutorial.interpolation import resize_pos_embed
+
+    torch.manual_seed(0)
+    pos_embed = torch.randn(1, 197, 768) * 0.02
+    state = OrderedDict({"encoder.pos_embedding": pos_embed})
+
+    def ours_timm():
+        return resize_pos_embed(pos_embed, 24, antialias=True)
+
+    def timm():
+        return resample_abs_pos_embed(pos_embed, [24, 24], num_prefix_tokens=1)
+
+    def ours_torchvision():
+        return resize_pos_embed(pos_embed, 24, align_corners=True)
+
+    def torchvision():  # it writes the result into the dict it is given: pass a fresh one
+        return interpolate_embeddings(384, 16, OrderedDict(state))["encoder.pos_embedding"]
+
+    with torch.inference_mode():
+        torch.testing.assert_close(ours_timm(), timm(), rtol=0, atol=1e-6)
+        torch.testing.assert_close(ours_torchvision(), torchvision(), rtol=0, atol=1e-6)
+    return [Case("resize_pos_embed 14×14 -> 24×24, timm's settings", ours_timm, {"timm": timm}),
+            Case("resize_pos_embed 14×14 -> 24×24, torchvision's settings", ours_torchvision,
+                 {"torchvision": torchvision})]
+
+
+CASES = {"input": lambda: [input_pipeline_case()], "embedding": lambda: [embedding_case()],
+         "resize": resize_cases}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,8 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of "
           f"{args.rounds} interleaved calls")
-    for key in args.only or CASES:
-        case = CASES[key]()
+    for case in [case for key in args.only or CASES for case in CASES[key]()]:
         medians = time_case(case, rounds=args.rounds)
         best_name = min(case.references, key=medians.get)
         print(f"\n{case.name}")

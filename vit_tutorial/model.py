@@ -119,6 +119,31 @@ class VisionTransformer(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_features(images))  # (B, num_classes)
 
+    def resized(self, image_size: int | tuple[int, int], mode: str = "bicubic",
+                align_corners: bool = False, antialias: bool = False) -> "VisionTransformer":
+        """A copy of this model for another image size (Sec. 3.2): the patch size and every
+        weight stay, and $E_\text{pos}$ is 2-D interpolated to the new grid with
+        :func:`~vit_tutorial.interpolation.resize_pos_embed` (class token kept).
+
+        Example:
+            >>> vit_384 = vit_224.resized(384)  # 197 -> 577 position embeddings
+        """
+        from vit_tutorial.interpolation import resize_pos_embed
+
+        new = type(self)(replace(self.config, image_size=image_size))
+        state = self.state_dict()
+        if self.pos_embedding is not None:
+            key = "pos_embedding.pos_embed"
+            if self.config.position_embedding == "sincos":  # a fixed table: rebuild, don't resize
+                state[key] = new.state_dict()[key]
+            else:
+                state[key] = resize_pos_embed(state[key], new.patch_embed.grid_size,
+                                              self.patch_embed.grid_size, num_prefix_tokens=1,
+                                              mode=mode, align_corners=align_corners,
+                                              antialias=antialias)
+        new.load_state_dict(state)
+        return new.train(self.training)
+
 
 # --- TinyViT: the course's trained model -----------------------------------------------
 
@@ -143,7 +168,7 @@ class TinyViT(VisionTransformer):
 
 
 TINY_VIT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "tiny_vit_digits.pt"
-TINY_VIT_SHA256 = None  # set when the checkpoint is trained (python -m vit_tutorial.train)
+TINY_VIT_SHA256 = "1b23c5288be612ad235cbba8edf74d9cfe97f983cac63e226f4ca65ced41a9f9"  # python -m vit_tutorial.train reproduces it on a 2-core x86_64 CPU
 
 
 def _read_checkpoint(path: Path, sha256: str | None) -> dict:

@@ -17,6 +17,9 @@ similar embeddings, and patches in the same row or column look alike (Sec. 4.5).
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 
@@ -166,6 +169,19 @@ def locality_score(similarity: torch.Tensor, *, far: int = 4) -> float:
     return (near - distant).item()
 
 
+@contextmanager
+def _gc_paused():
+    """Pause Python's cycle collector: building ~200 Axes makes many objects, and the
+    collector, running again and again meanwhile, would double the time a 14x14 grid takes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = None,
                              highlight: tuple[int, int] | None = None, fig=None):
     r"""Draw Figure 7 (centre): one tile per patch, showing its similarity to all patches.
@@ -180,8 +196,8 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
         title: the figure's title; ``None`` for none.
         highlight: ``(i, j)``, counted from 0, to frame one tile (e.g. the patch a reader
             picked); ``None`` for no frame.
-        fig: an empty matplotlib ``Figure`` to draw into; a new one, sized to the grid, if
-            ``None``.
+        fig: an empty matplotlib ``Figure`` to draw into (the tiles shrink to fit it); a new
+            one, sized to the grid, if ``None``.
 
     Returns:
         ``(fig, axes)``, ``axes`` a NumPy array of ``Axes`` of shape ``(H/P, W/P)``. The
@@ -212,20 +228,27 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
     values = sim.detach().cpu().float().numpy()  # (H/P, W/P, H/P, W/P)
 
     # Sizes in inches: small tiles, room for labels on the left/bottom, a colour bar right.
-    tile = min(0.6, 6.0 / max(gh, gw))
-    gap = 0.08 * tile
-    left, right, bottom, top = 0.75, 1.05, 0.7, 0.55 if title else 0.25
-    grid_w, grid_h = gw * tile + (gw - 1) * gap, gh * tile + (gh - 1) * gap
+    long_side = min(0.6, 6.0 / max(gh, gw))  # a tile's longer side
+    tile_w, tile_h = long_side * gw / max(gh, gw), long_side * gh / max(gh, gw)  # image aspect
+    gap = 0.08 * long_side
+    left, right, bottom, top = 0.75, 1.35, 0.7, 0.55 if title else 0.25
+    grid_w, grid_h = gw * tile_w + (gw - 1) * gap, gh * tile_h + (gh - 1) * gap
     if fig is None:
         fig = plt.figure(figsize=(left + grid_w + right, bottom + grid_h + top))
     fw, fh = fig.get_size_inches()
+    fit = min(1.0, (fw - left - right) / grid_w, (fh - bottom - top) / grid_h)
+    if fit <= 0:
+        raise ValueError(f"the figure ({fw:.1f}x{fh:.1f} in) is too small for the labels and the "
+                         f"colour bar; use at least {left + right + 1:.1f}x{bottom + top + 1:.1f} in")
+    tile_w, tile_h, grid_w, grid_h = tile_w * fit, tile_h * fit, grid_w * fit, grid_h * fit  # shrink to fit
     box = dict(left=left / fw, right=(left + grid_w) / fw,
                bottom=bottom / fh, top=(bottom + grid_h) / fh)
-    axes = fig.subplots(gh, gw, squeeze=False,
-                        gridspec_kw=dict(**box, wspace=gap / tile, hspace=gap / tile))
+    with _gc_paused():
+        axes = fig.subplots(gh, gw, squeeze=False,
+                            gridspec_kw=dict(**box, wspace=gap / tile_w, hspace=gap / tile_h))
 
     norm = Normalize(vmin=-1.0, vmax=1.0)  # cosine similarity: one scale for all tiles
-    small = max(6.0, min(9.0, 60.0 * tile / 3))
+    small = 8 if long_side >= 0.45 else 7  # row/column numbers
     for i in range(gh):
         for j in range(gw):
             ax = axes[i, j]

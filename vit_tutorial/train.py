@@ -126,6 +126,9 @@ def train(model_config: ViTConfig = TINY_VIT_CONFIG, recipe: TrainConfig = Train
     return model, metrics
 
 
+STORED_METRICS = ("train_accuracy", "test_accuracy")  # not the time: the file stays reproducible
+
+
 def save_checkpoint(model: TinyViT, metrics: dict, recipe: TrainConfig, path: Path,
                     force: bool = False) -> None:
     """Write ``{config, state_dict, metrics, recipe}`` atomically; never replace a file
@@ -134,13 +137,15 @@ def save_checkpoint(model: TinyViT, metrics: dict, recipe: TrainConfig, path: Pa
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to replace it, or --output another path")
     buffer = io.BytesIO()
+    stored = {k: metrics[k] for k in STORED_METRICS if k in metrics}
     torch.save({"config": asdict(model.config), "state_dict": model.state_dict(),
-                "metrics": metrics, "recipe": asdict(recipe)}, buffer)
+                "metrics": stored, "recipe": asdict(recipe)}, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(buffer.getvalue())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is for sharing
         os.replace(tmp, path)  # atomic on the same file system
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -170,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"test accuracy {metrics['test_accuracy']:.2%} (train {metrics['train_accuracy']:.2%}), "
           f"{metrics['train_seconds']:.0f} s of training; E_pos locality score {score:.3f}; "
           f"saved to {args.output}")
+    import hashlib
+
+    from vit_tutorial.model import TINY_VIT_SHA256
+
+    digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
+    same = "identical to" if digest == TINY_VIT_SHA256 else "different from"
+    print(f"SHA-256 {digest[:16]}…: {same} the shipped checkpoint")
     return 0
 
 
