@@ -286,7 +286,7 @@ def test_bad_pos_embed(bad, error, message):
     (dict(old_grid_size=0), ValueError, r"old_grid_size must be a positive int, got 0"),
     (dict(old_grid_size=(7, 7.0)), TypeError,
      r"old_grid_size\[1\] \(width\) must be a positive int, got 7\.0"),
-    (dict(num_prefix_tokens=-1), ValueError, r"num_prefix_tokens must be >= 0, got -1"),
+    (dict(num_prefix_tokens=-1), ValueError, r"num_prefix_tokens must be an int >= 0, got -1"),
     (dict(num_prefix_tokens=True), TypeError,
      r"num_prefix_tokens must be an int >= 0, got True of type bool"),
     (dict(num_prefix_tokens=50), ValueError,

@@ -103,7 +103,7 @@ def test_forward_error_without_class_token():
     (dict(num_patches=0, embed_dim=8), ValueError, r"num_patches must be a positive int, got 0"),
     (dict(num_patches=196, embed_dim="768"), TypeError, r"embed_dim must be a positive int, got '768'"),
     (dict(num_patches=196, embed_dim=8, num_prefix_tokens=-1), ValueError,
-     r"num_prefix_tokens must be an int >= 0, got -1; pass 1 for a class token"),
+     r"num_prefix_tokens must be an int >= 0, got -1; pass 1 for a ViT with a class token"),
     (dict(num_patches=196, embed_dim=8, num_prefix_tokens=True), TypeError,
      r"num_prefix_tokens must be an int >= 0, got True of type bool"),
 ])

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["to_pair", "check_tensor", "check_positive_int", "check_divisible"]
+__all__ = ["to_pair", "check_tensor", "check_positive_int", "check_divisible",
+           "check_num_prefix_tokens"]
 
 
 def check_positive_int(value: object, name: str) -> int:
@@ -79,3 +80,15 @@ def check_divisible(image_size: tuple[int, int], patch_size: tuple[int, int]) ->
             )
         grid.append(length // p)
     return grid[0], grid[1]
+
+
+def check_num_prefix_tokens(value: object) -> int:
+    """Return ``value`` if it is an ``int`` >= 0: the tokens in front of the patch grid
+    (1 for the class token, 0 for none); otherwise raise a teaching error."""
+    hint = "pass 1 for a ViT with a class token (the paper) or 0 for patches only"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"num_prefix_tokens must be an int >= 0, got {value!r} of type "
+                        f"{type(value).__name__}; {hint}")
+    if value < 0:
+        raise ValueError(f"num_prefix_tokens must be an int >= 0, got {value}; {hint}")
+    return value

@@ -59,7 +59,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import check_tensor, to_pair
+from vit_tutorial._checks import check_num_prefix_tokens, check_tensor, to_pair
 
 __all__ = ["resize_pos_embed", "zoom_pos_embed", "plot_resized_channels"]
 
@@ -68,20 +68,6 @@ MODES = ("nearest", "bilinear", "bicubic", "area")
 #: The modes for which ``align_corners`` and ``antialias`` mean something.
 _SMOOTH_MODES = ("bilinear", "bicubic")
 
-
-def _check_num_prefix_tokens(num_prefix_tokens: object) -> int:
-    if isinstance(num_prefix_tokens, bool) or not isinstance(num_prefix_tokens, int):
-        raise TypeError(
-            f"num_prefix_tokens must be an int >= 0, got {num_prefix_tokens!r} of type "
-            f"{type(num_prefix_tokens).__name__}; pass 1 for a ViT with a class token, "
-            f"0 for one without"
-        )
-    if num_prefix_tokens < 0:
-        raise ValueError(
-            f"num_prefix_tokens must be >= 0, got {num_prefix_tokens}; pass 1 for a ViT with "
-            f"a class token, 0 for one without"
-        )
-    return num_prefix_tokens
 
 
 def _prefix_hint(num_tokens: int, grid_positions: int, num_prefix_tokens: int) -> str:
@@ -118,7 +104,7 @@ def _split_sizes(pos_embed: object, old_grid_size: object, num_prefix_tokens: ob
             f"{name} must be a floating-point tensor, got dtype {pos_embed.dtype}; convert it "
             f"with {name}.float()"
         )
-    num_prefix_tokens = _check_num_prefix_tokens(num_prefix_tokens)
+    num_prefix_tokens = check_num_prefix_tokens(num_prefix_tokens)
     num_tokens = pos_embed.shape[-2]
     grid_positions = num_tokens - num_prefix_tokens
     if grid_positions <= 0:

@@ -23,24 +23,10 @@ import math
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_positive_int, check_tensor, to_pair
+from vit_tutorial._checks import check_num_prefix_tokens, check_positive_int, check_tensor, to_pair
 
 __all__ = ["PositionalEmbedding", "sincos_2d_pos_embed"]
 
-
-def _check_num_prefix_tokens(value: object) -> int:
-    """Return ``value`` if it is an ``int`` >= 0 (0 = no class token); else raise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"num_prefix_tokens must be an int >= 0, got {value!r} of type {type(value).__name__}; "
-            f"pass 1 for a class token (the paper) or 0 for patches only"
-        )
-    if value < 0:
-        raise ValueError(
-            f"num_prefix_tokens must be an int >= 0, got {value}; pass 1 for a class token "
-            f"(the paper) or 0 for patches only"
-        )
-    return value
 
 
 class PositionalEmbedding(nn.Module):
@@ -83,7 +69,7 @@ class PositionalEmbedding(nn.Module):
         super().__init__()
         self.num_patches = check_positive_int(num_patches, "num_patches")  # N
         self.embed_dim = check_positive_int(embed_dim, "embed_dim")  # D
-        self.num_prefix_tokens = _check_num_prefix_tokens(num_prefix_tokens)  # 1 = class token
+        self.num_prefix_tokens = check_num_prefix_tokens(num_prefix_tokens)  # 1 = class token
         num_positions = self.num_prefix_tokens + self.num_patches  # N + 1
         self.pos_embed = nn.Parameter(torch.empty(1, num_positions, self.embed_dim))  # (1, N + 1, D)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)

@@ -23,18 +23,45 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import check_tensor, to_pair
+from vit_tutorial._checks import check_num_prefix_tokens, check_tensor, to_pair
 
-__all__ = ["position_similarity", "locality_score", "plot_position_similarity"]
+__all__ = ["position_similarity", "locality_score", "plot_position_similarity", "pos_embed_of"]
 
 
-def _check_num_prefix_tokens(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+def pos_embed_of(model: torch.nn.Module) -> tuple[torch.Tensor, tuple[int, int], int]:
+    r"""Take $E_\text{pos}$ out of a ViT: the course's, torchvision's or timm's.
+
+    Args:
+        model: a ``vit_tutorial.model.VisionTransformer``, a
+            ``torchvision.models.VisionTransformer`` or a ``timm`` ``VisionTransformer``.
+
+    Returns:
+        ``(pos_embed, grid_size, num_prefix_tokens)``: the ``(1, T, D)`` table (detached),
+        the patch grid ``(H/P, W/P)``, and how many rows come before the grid — ready for
+        :func:`position_similarity`.
+
+    Example:
+        >>> pos_embed, grid, prefix = pos_embed_of(torchvision.models.vit_b_16())
+        >>> sim = position_similarity(pos_embed, grid, prefix)  # (14, 14, 14, 14)
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a ViT (torch.nn.Module), got {type(model).__name__}")
+    name = type(model).__name__
+    if hasattr(model, "pos_embedding") and hasattr(model.pos_embedding, "pos_embed"):  # ours
+        table, grid, prefix = model.pos_embedding.pos_embed, model.patch_embed.grid_size, 1
+    elif hasattr(model, "encoder") and hasattr(model.encoder, "pos_embedding"):  # torchvision
+        side = model.image_size // model.patch_size
+        table, grid, prefix = model.encoder.pos_embedding, (side, side), 1
+    elif getattr(model, "pos_embed", None) is not None and hasattr(model, "patch_embed"):  # timm
+        grid = tuple(model.patch_embed.grid_size)
+        prefix = 0 if getattr(model, "no_embed_class", False) else model.num_prefix_tokens
+        table = model.pos_embed
+    else:
         raise ValueError(
-            f"num_prefix_tokens must be an int >= 0, got {value!r}; pass 1 when pos_embed has a "
-            f"class-token row (a ViT's pos_embed), 0 when it has one row per patch only"
-        )
-    return value
+            f"{name} has no learned absolute position embedding this function knows: expected "
+            f"the course's pos_embedding.pos_embed, torchvision's encoder.pos_embedding or "
+            f"timm's pos_embed (a model built with position_embedding='none' has none)")
+    return table.detach(), (int(grid[0]), int(grid[1])), int(prefix)
 
 
 def position_similarity(pos_embed: torch.Tensor, grid_size: int | tuple[int, int],
@@ -71,7 +98,7 @@ def position_similarity(pos_embed: torch.Tensor, grid_size: int | tuple[int, int
     """
     check_tensor(pos_embed, "pos_embed")
     gh, gw = to_pair(grid_size, "grid_size")  # (H/P, W/P)
-    prefix = _check_num_prefix_tokens(num_prefix_tokens)
+    prefix = check_num_prefix_tokens(num_prefix_tokens)
     if pos_embed.ndim == 3 and pos_embed.shape[0] != 1:
         raise ValueError(
             f"pos_embed must have shape (1, N + 1, D) or (N + 1, D), got {tuple(pos_embed.shape)}; "
