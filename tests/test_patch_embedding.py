@@ -151,3 +151,23 @@ def test_plot_embedding_channels():
     with pytest.raises(ValueError, match=r"channel 6 is out of range for D = 6"):
         plot_embedding_channels(tokens, 4, channels=(6,))
     plt.close("all")
+
+
+def test_principal_components_of_filters():
+    from vit_tutorial.patch_embedding import principal_components
+
+    torch.manual_seed(0)
+    embed = PatchEmbedding(32, 4, 1, 64)
+    with torch.no_grad():  # filters that vary along one direction only, plus tiny noise
+        direction = torch.randn(1, 1, 4, 4)
+        embed.proj.weight.copy_(torch.randn(64, 1, 1, 1) * direction + 1e-4 * torch.randn(64, 1, 4, 4))
+    components, explained = principal_components(embed, k=3)
+    assert components.shape == (3, 1, 4, 4) and explained.shape == (3,)
+    assert explained[0] > 0.99 and torch.all(explained[:-1] >= explained[1:])
+    cosine = torch.nn.functional.cosine_similarity(components[0].flatten(), direction.flatten(), dim=0)
+    assert abs(cosine.item()) > 0.999
+    torch.testing.assert_close(components.flatten(1).norm(dim=1), torch.ones(3))
+    with pytest.raises(ValueError, match=r"k must be at most min\(D, C·P·P\) = 16, got 17"):
+        principal_components(embed, k=17)
+    with pytest.raises(TypeError, match="expects a PatchEmbedding"):
+        principal_components(embed.proj)

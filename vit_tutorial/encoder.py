@@ -17,7 +17,8 @@ from torch import nn
 
 from vit_tutorial._checks import check_positive_int, check_tensor
 
-__all__ = ["Attention", "MLP", "EncoderBlock", "Encoder"]
+__all__ = ["Attention", "MLP", "EncoderBlock", "Encoder", "mean_attention_distance",
+           "uniform_attention_distance"]
 
 LAYER_NORM_EPS = 1e-6  # as in the original code, torchvision and timm
 
@@ -145,3 +146,65 @@ class Encoder(nn.Module):
             else:
                 z = block(z)
         return (z, maps) if return_attention else z
+
+
+# --- Figure 7 (right): how far the heads look ------------------------------------------
+
+
+def _patch_distances(grid_size, patch_size) -> torch.Tensor:
+    """Pixel distances between the centres of every pair of patches, ``(N, N)``."""
+    from vit_tutorial._checks import to_pair
+
+    gh, gw = to_pair(grid_size, "grid_size")
+    ph, pw = to_pair(patch_size, "patch_size")
+    rows, cols = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing="ij")
+    centres = torch.stack([rows.flatten() * ph, cols.flatten() * pw], dim=1).double()  # (N, 2)
+    return torch.cdist(centres, centres)  # (N, N), in pixels
+
+
+def uniform_attention_distance(grid_size, patch_size) -> float:
+    """Mean attention distance (pixels) of a head that attends to every patch equally."""
+    return _patch_distances(grid_size, patch_size).mean().item()
+
+
+def mean_attention_distance(attention, grid_size, patch_size,
+                            num_prefix_tokens: int = 1) -> torch.Tensor:
+    r"""Figure 7 (right): each head's mean attention distance, in pixels.
+
+    For every query patch, the distance to each key patch (between patch centres, in
+    pixels) is weighted by the attention weight and summed; this is averaged over the query
+    patches and the images of the batch.
+
+    Args:
+        attention: one layer's weights ``(B, h, T, T)``, or a list of them (one per layer,
+            as returned by ``Encoder(..., return_attention=True)``).
+        grid_size: the patch grid ``(H/P, W/P)``; ``T = num_prefix_tokens + N``.
+        patch_size: $P$ in pixels.
+        num_prefix_tokens: rows/columns in front of the grid (the class token).
+
+    Returns:
+        ``(h,)`` for one layer, ``(L, h)`` for a list: distances in pixels.
+
+    Note:
+        The class token has no place in the image, so its row and column are dropped and
+        each query's weights over the $N$ patches are renormalised to sum to 1. The paper
+        does not say how it treats the class token; other choices shift the numbers a little.
+    """
+    from vit_tutorial._checks import check_num_prefix_tokens, to_pair
+
+    if isinstance(attention, (list, tuple)):
+        return torch.stack([mean_attention_distance(a, grid_size, patch_size, num_prefix_tokens)
+                            for a in attention])  # L x (h,) -> (L, h)
+    check_tensor(attention, "attention")
+    k = check_num_prefix_tokens(num_prefix_tokens)
+    gh, gw = to_pair(grid_size, "grid_size")
+    T = k + gh * gw
+    if attention.ndim != 4 or attention.shape[-2:] != (T, T):
+        raise ValueError(f"attention must have shape (B, h, T, T) with T = {k} + {gh}·{gw} = {T}, "
+                         f"got {tuple(attention.shape)}; pass one layer's weights from "
+                         f"Encoder(..., return_attention=True) and the model's grid_size")
+    weights = attention[..., k:, k:].double()  # (B, h, N, N): patches attending to patches
+    weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-12)  # rows sum to 1 again
+    distance = _patch_distances((gh, gw), patch_size)  # (N, N)
+    per_query = (weights * distance).sum(-1)  # (B, h, N)
+    return per_query.mean(dim=(0, 2)).float()  # (h,)

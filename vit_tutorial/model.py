@@ -25,7 +25,8 @@ from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
 
 __all__ = ["ViTConfig", "VisionTransformer", "TinyViT", "TINY_VIT_CONFIG", "load_tiny_vit",
-           "TINY_VIT_CHECKPOINT", "POSITION_EMBEDDINGS"]
+           "TINY_VIT_CHECKPOINT", "POSITION_EMBEDDINGS", "CONFIGS", "vit_b_16", "vit_b_32",
+           "vit_l_16", "vit_l_32", "vit_h_14"]
 
 POSITION_EMBEDDINGS = ("learned", "sincos", "none")
 
@@ -101,6 +102,13 @@ class VisionTransformer(nn.Module):
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """Eq. 1: the token sequence $z_0$ the encoder reads. ``(B, C, H, W) -> (B, N + 1, D)``"""
+        expected = self.patch_embed.image_size
+        if isinstance(images, torch.Tensor) and images.ndim == 4 and tuple(images.shape[-2:]) != expected:
+            H, W = images.shape[-2:]
+            raise ValueError(
+                f"this ViT was built for {expected[0]}x{expected[1]} images, got {H}x{W}; resize "
+                f"the images, or make a copy for the new size with model.resized(({H}, {W})), "
+                f"which interpolates E_pos to the new grid (lesson 06)")
         tokens = self.patch_embed(images)  # (B, N, D)
         tokens = self.class_token(tokens)  # (B, N + 1, D)
         if self.pos_embedding is not None:
@@ -143,6 +151,50 @@ class VisionTransformer(nn.Module):
                                               antialias=antialias)
         new.load_state_dict(state)
         return new.train(self.training)
+
+
+# --- the paper's sizes (Table 1) ---------------------------------------------------------
+
+_TABLE_1 = {  # layers L, hidden size D, MLP size, heads h
+    "B": dict(depth=12, embed_dim=768, mlp_dim=3072, num_heads=12),  # "86M"
+    "L": dict(depth=24, embed_dim=1024, mlp_dim=4096, num_heads=16),  # "307M"
+    "H": dict(depth=32, embed_dim=1280, mlp_dim=5120, num_heads=16),  # "632M"
+}
+
+CONFIGS = {  # name -> ViTConfig; "vit_b_16" = ViT-Base with 16×16 patches, as torchvision names them
+    f"vit_{size.lower()}_{patch}": ViTConfig(patch_size=patch, **_TABLE_1[size])
+    for size, patch in (("B", 16), ("B", 32), ("L", 16), ("L", 32), ("H", 14))
+}
+
+
+def _preset(name: str, overrides: dict) -> VisionTransformer:
+    return VisionTransformer(replace(CONFIGS[name], **overrides))
+
+
+def vit_b_16(**overrides) -> VisionTransformer:
+    """ViT-Base/16 (Table 1: 12 layers, D = 768, MLP 3072, 12 heads; 86,567,656 parameters
+    with a 1,000-class head). Keyword arguments override the config, e.g. ``image_size=384``."""
+    return _preset("vit_b_16", overrides)
+
+
+def vit_b_32(**overrides) -> VisionTransformer:
+    """ViT-Base/32 (Table 1's Base with 32×32 patches)."""
+    return _preset("vit_b_32", overrides)
+
+
+def vit_l_16(**overrides) -> VisionTransformer:
+    """ViT-Large/16 (Table 1: 24 layers, D = 1024, MLP 4096, 16 heads)."""
+    return _preset("vit_l_16", overrides)
+
+
+def vit_l_32(**overrides) -> VisionTransformer:
+    """ViT-Large/32."""
+    return _preset("vit_l_32", overrides)
+
+
+def vit_h_14(**overrides) -> VisionTransformer:
+    """ViT-Huge/14 (Table 1: 32 layers, D = 1280, MLP 5120, 16 heads)."""
+    return _preset("vit_h_14", overrides)
 
 
 # --- TinyViT: the course's trained model -----------------------------------------------

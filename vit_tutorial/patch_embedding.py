@@ -26,7 +26,8 @@ from torch import nn
 from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
 from vit_tutorial.patches import image_to_patches
 
-__all__ = ["PatchEmbedding", "LinearPatchEmbedding", "plot_embedding_channels"]
+__all__ = ["PatchEmbedding", "LinearPatchEmbedding", "plot_embedding_channels",
+           "plot_rgb_tokens", "principal_components"]
 
 
 class _PatchEmbeddingBase(nn.Module):
@@ -215,3 +216,96 @@ def plot_embedding_channels(tokens: torch.Tensor, grid_size: int | tuple[int, in
         ax.set_ylabel("patch row")
         fig.colorbar(im, ax=ax, shrink=0.8, label="value")
     return fig, axes
+
+
+def plot_rgb_tokens(tokens: torch.Tensor, grid_size: int | tuple[int, int], titles=None,
+                    axes=None):
+    r"""Draw sequences of 3-channel tokens ($D = 3$) as small RGB pictures over the patch grid.
+
+    Token $i$ is put back at grid position ``(i // (W/P), i % (W/P))`` (row-major, the order
+    of :func:`~vit_tutorial.patches.image_to_patches`) and its three channels are shown as
+    red, green and blue. If each token holds its patch's mean colour, a correctly ordered
+    sequence shows a tiny copy of the image; a scrambled one shows that it is scrambled.
+
+    Args:
+        tokens: ``(K, N, 3)`` — ``K`` sequences to compare side by side — or ``(N, 3)`` for
+            one. Values are shown as colours in [0, 1] (values outside are clipped).
+        grid_size: ``(H/P, W/P)``, the patch grid the tokens came from.
+        titles: one title per sequence; ``"sequence 0"``, … if ``None``.
+        axes: matplotlib ``Axes``, one per sequence; a new figure is made if ``None``.
+
+    Returns:
+        ``(fig, axes)``.
+
+    Shapes:
+        tokens ``(K, N, 3)`` -> ``K`` panels of ``(H/P, W/P)`` RGB pixels
+
+    Note:
+        The panels are RGB pictures, so they have no colour bar: each pixel's colour *is*
+        the token's three values.
+    """
+    import matplotlib.pyplot as plt
+
+    check_tensor(tokens, "tokens")
+    gh, gw = to_pair(grid_size, "grid_size")
+    x = tokens.detach().cpu().float()
+    x = x.unsqueeze(0) if x.ndim == 2 else x  # (N, 3) -> (1, N, 3)
+    if x.ndim != 3 or x.shape[1] != gh * gw or x.shape[2] != 3:
+        raise ValueError(
+            f"tokens must have shape (K, N, 3) or (N, 3) with N = {gh}·{gw} = {gh * gw}, got "
+            f"{tuple(tokens.shape)}; pass tokens with D = 3 channels (e.g. from a "
+            f"PatchEmbedding(..., embed_dim=3)) and no class token"
+        )
+    K = x.shape[0]
+    titles = [f"sequence {k}" for k in range(K)] if titles is None else list(titles)
+    if len(titles) != K:
+        raise ValueError(f"got {len(titles)} titles for {K} sequences; pass one title per sequence")
+    if axes is None:
+        fig, axes = plt.subplots(1, K, figsize=(3.4 * K, 3.6), squeeze=False,
+                                 layout="constrained")
+        axes = list(axes[0])
+    else:
+        axes = list(axes)
+        if len(axes) != K:
+            raise ValueError(f"got {len(axes)} axes for {K} sequences; pass one Axes per sequence")
+    fig = axes[0].figure
+    pictures = x.reshape(K, gh, gw, 3).clamp(0, 1)  # (K, N, 3) -> (K, H/P, W/P, 3), row-major
+    for ax, picture, title in zip(axes, pictures, titles):
+        ax.imshow(picture.numpy())
+        ax.set_title(title)
+        ax.set_xlabel("patch column")
+        ax.set_ylabel("patch row")
+    return fig, axes
+
+
+def principal_components(embedding: PatchEmbedding, k: int = 28):
+    r"""Figure 7 (left): the top principal components of the patch-embedding filters $E$.
+
+    Each of the $D$ filters is a ``C·P·P`` vector (a row of ``proj.weight.reshape(D, -1)``).
+    After subtracting their mean, the right singular vectors of the ``(D, C·P·P)`` matrix are
+    the principal directions; the paper shows the first 28 of ViT-L/32's as RGB images.
+
+    Args:
+        embedding: a :class:`PatchEmbedding` (e.g. ``model.patch_embed``).
+        k: how many components, at most ``min(D, C·P·P)``.
+
+    Returns:
+        ``(components, explained)``: ``(k, C, P, P)`` filters (unit norm, sign fixed so the
+        largest entry is positive) and the fraction of variance each explains ``(k,)``.
+    """
+    if not isinstance(embedding, PatchEmbedding):
+        raise TypeError(f"principal_components expects a PatchEmbedding (model.patch_embed), "
+                        f"got {type(embedding).__name__}")
+    weight = embedding.proj.weight.detach().cpu().double()  # (D, C, P, P)
+    D = weight.shape[0]
+    k = check_positive_int(k, "k")
+    if k > min(D, weight[0].numel()):
+        raise ValueError(f"k must be at most min(D, C·P·P) = {min(D, weight[0].numel())}, got {k}")
+    filters = weight.reshape(D, -1)  # (D, C, P, P) -> (D, C·P·P)
+    centred = filters - filters.mean(dim=0)  # (D, C·P·P)
+    _, singular, vh = torch.linalg.svd(centred, full_matrices=False)  # vh: (r, C·P·P)
+    components = vh[:k]
+    sign = torch.sign(components.gather(1, components.abs().argmax(1, keepdim=True)))  # (k, 1)
+    components = components * sign
+    explained = singular**2 / (singular**2).sum()
+    return components.reshape(k, *weight.shape[1:]).float(), explained[:k].float()  # (k, C, P, P)

@@ -210,13 +210,15 @@ def _gc_paused():
 
 
 def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = None,
-                             highlight: tuple[int, int] | None = None, fig=None):
+                             highlight: tuple[int, int] | None = None, fig=None,
+                             vmin: float = -1.0, vmax: float = 1.0):
     r"""Draw Figure 7 (centre): one tile per patch, showing its similarity to all patches.
 
     Tile $(i, j)$ — row $i$, column $j$ of the grid of tiles — is the image
     ``similarity[i, j]``: patch $(i, j)$'s cosine similarity with every patch $(k, l)$.
-    All tiles share one colour scale, a diverging map centred on 0 (``"RdBu_r"``, from
-    -1 blue to +1 red), explained by one colour bar.
+    All tiles share one colour scale, explained by one colour bar: by default a diverging
+    map centred on 0 (``"RdBu_r"``, from -1 blue to +1 red), the whole range of a cosine
+    similarity.
 
     Args:
         similarity: the table from :func:`position_similarity`.
@@ -225,6 +227,13 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
             picked); ``None`` for no frame.
         fig: an empty matplotlib ``Figure`` to draw into (the tiles shrink to fit it); a new
             one, sized to the grid, if ``None``.
+        vmin: the similarity at the bottom of the colour scale (default -1).
+        vmax: the similarity at the top of the colour scale (default 1). A range centred
+            on 0 (``vmin == -vmax``) keeps the diverging ``"RdBu_r"``; any other range, such
+            as ``vmin=0.7, vmax=1.0`` for a table whose similarities are all high, is drawn
+            with the sequential ``"viridis"``, because white would no longer mean 0. Values
+            outside the range get the colour of its nearer end, and the colour bar then
+            ends in a pointed tip on that side.
 
     Returns:
         ``(fig, axes)``, ``axes`` a NumPy array of ``Axes`` of shape ``(H/P, W/P)``. The
@@ -237,6 +246,10 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
     Note:
         The paper labels rows and columns from 1, as here; ``highlight`` and the tensor
         use Python's indices from 0.
+
+    Example:
+        >>> sim = position_similarity(sincos_2d_pos_embed(7, 64), 7, num_prefix_tokens=0)
+        >>> fig, axes = plot_position_similarity(sim, vmin=0.7, vmax=1.0)  # zoom into 0.7..1
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize
@@ -252,6 +265,17 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
                 f"highlight must be a (row, column) pair of ints with 0 <= row < {gh} and "
                 f"0 <= column < {gw} (counted from 0), got {highlight!r}"
             )
+    for value, name in ((vmin, "vmin"), (vmax, "vmax")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number (a cosine similarity between -1 and 1), "
+                            f"got {value!r} of type {type(value).__name__}")
+        if not -1.0 <= value <= 1.0:
+            raise ValueError(f"{name} must lie between -1 and 1 (the range of a cosine "
+                             f"similarity), got {value}")
+    if vmin >= vmax:
+        raise ValueError(f"vmin must be smaller than vmax, got vmin={vmin}, vmax={vmax}; "
+                         f"the default scale is vmin=-1.0, vmax=1.0")
+    cmap = "RdBu_r" if vmin == -vmax else "viridis"  # diverging only when centred on 0
     values = sim.detach().cpu().float().numpy()  # (H/P, W/P, H/P, W/P)
 
     # Sizes in inches: small tiles, room for labels on the left/bottom, a colour bar right.
@@ -274,12 +298,12 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
         axes = fig.subplots(gh, gw, squeeze=False,
                             gridspec_kw=dict(**box, wspace=gap / tile_w, hspace=gap / tile_h))
 
-    norm = Normalize(vmin=-1.0, vmax=1.0)  # cosine similarity: one scale for all tiles
+    norm = Normalize(vmin=float(vmin), vmax=float(vmax))  # cosine similarity: one scale for all tiles
     small = 8 if long_side >= 0.45 else 7  # row/column numbers
     for i in range(gh):
         for j in range(gw):
             ax = axes[i, j]
-            ax.imshow(values[i, j], cmap="RdBu_r", norm=norm, interpolation="nearest")
+            ax.imshow(values[i, j], cmap=cmap, norm=norm, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
@@ -293,8 +317,12 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
         fig.suptitle(title, y=1 - 0.1 / fh, va="top")
 
     cax = fig.add_axes((box["right"] + 0.2 / fw, box["bottom"], 0.15 / fw, box["top"] - box["bottom"]))
-    mappable = plt.cm.ScalarMappable(norm=norm, cmap="RdBu_r")
-    fig.colorbar(mappable, cax=cax, label="cosine similarity")
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    below = values.size and values.min() < vmin - 1e-6  # 1e-6: float32 rounding, not data
+    above = values.size and values.max() > vmax + 1e-6
+    extend = {(False, False): "neither", (True, False): "min",
+              (False, True): "max", (True, True): "both"}[(bool(below), bool(above))]
+    fig.colorbar(mappable, cax=cax, label="cosine similarity", extend=extend)
 
     if highlight is not None:
         ax = axes[highlight[0], highlight[1]]

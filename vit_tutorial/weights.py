@@ -1,22 +1,236 @@
-"""Real weights: the pretrained ViT-B/16 that torchvision publishes, loaded only when allowed.
+"""Real weights in the course's ViT: torchvision's and timm's models, converted key by key.
 
-The course runs offline, and its tests and CI never download anything. A lesson that can
-show a pretrained model therefore asks for the weights explicitly (``download=True``, which
-the lessons set on Colab), and otherwise uses them only if they are already in torch's
-cache; when they can't be had it raises :class:`WeightsUnavailable`, whose message says
-why, and the lesson falls back to what it can show offline.
+:func:`from_torchvision` and :func:`from_timm` take a torchvision or timm
+``VisionTransformer`` *object* (any size: the config is read from it) and return the
+course's :class:`~vit_tutorial.model.VisionTransformer` holding the same weights, so it
+gives the same logits. The key mapping is the two tables below. Variants the course's model
+doesn't implement (register tokens, average pooling, layer scale, qk-norm, …) raise an error
+naming the variant — never silently wrong logits.
+
+Pretrained weights are loaded only when allowed: the course runs offline and its tests and
+CI never download anything. :func:`torchvision_pretrained_state_dict` uses torch's cache,
+downloads only when asked (the lessons ask on Colab), and otherwise raises
+:class:`WeightsUnavailable` with the reason, so a lesson can fall back to what it can show
+offline.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+from torch import nn
 
-__all__ = ["WeightsUnavailable", "torchvision_pretrained_state_dict"]
+from vit_tutorial.model import ViTConfig, VisionTransformer
+
+__all__ = ["TORCHVISION_KEYS", "TIMM_KEYS", "convert_state_dict", "from_torchvision", "from_timm",
+           "WeightsUnavailable", "torchvision_pretrained_state_dict"]
+
+# Our key (left) <- the library's key (right). {i} is the block index, {wb} weight or bias.
+TORCHVISION_KEYS = (
+    ("patch_embed.proj.{wb}", "conv_proj.{wb}"),
+    ("class_token.cls_token", "class_token"),
+    ("pos_embedding.pos_embed", "encoder.pos_embedding"),
+    ("encoder.blocks.{i}.norm1.{wb}", "encoder.layers.encoder_layer_{i}.ln_1.{wb}"),
+    ("encoder.blocks.{i}.attn.qkv.weight", "encoder.layers.encoder_layer_{i}.self_attention.in_proj_weight"),
+    ("encoder.blocks.{i}.attn.qkv.bias", "encoder.layers.encoder_layer_{i}.self_attention.in_proj_bias"),
+    ("encoder.blocks.{i}.attn.proj.{wb}", "encoder.layers.encoder_layer_{i}.self_attention.out_proj.{wb}"),
+    ("encoder.blocks.{i}.norm2.{wb}", "encoder.layers.encoder_layer_{i}.ln_2.{wb}"),
+    ("encoder.blocks.{i}.mlp.fc1.{wb}", "encoder.layers.encoder_layer_{i}.mlp.0.{wb}"),
+    ("encoder.blocks.{i}.mlp.fc2.{wb}", "encoder.layers.encoder_layer_{i}.mlp.3.{wb}"),
+    ("norm.{wb}", "encoder.ln.{wb}"),
+    ("head.{wb}", "heads.head.{wb}"),
+)
+
+TIMM_KEYS = (  # our names follow timm's, so only the module paths differ
+    ("patch_embed.proj.{wb}", "patch_embed.proj.{wb}"),
+    ("class_token.cls_token", "cls_token"),
+    ("pos_embedding.pos_embed", "pos_embed"),
+    ("encoder.blocks.{i}.{rest}", "blocks.{i}.{rest}"),
+    ("norm.{wb}", "norm.{wb}"),
+    ("head.{wb}", "head.{wb}"),
+)
+
+_TABLES = {"torchvision": TORCHVISION_KEYS, "timm": TIMM_KEYS}
+_REQUIRED = ("patch_embed.proj.weight", "patch_embed.proj.bias", "class_token.cls_token",
+             "pos_embedding.pos_embed", "norm.weight", "norm.bias", "head.weight", "head.bias")
+_FIELDS = {"{i}": r"(?P<i>\d+)", "{wb}": r"(?P<wb>weight|bias)",
+           "{rest}": r"(?P<rest>(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(?:weight|bias))"}
+
+
+def _pattern(key: str) -> re.Pattern:
+    regex = re.escape(key)
+    for field, group in _FIELDS.items():
+        regex = regex.replace(re.escape(field), group)
+    return re.compile(regex + "$")
+
+
+def _guess_source(keys) -> str | None:
+    keys = list(keys)
+    if any(k.startswith("module.") for k in keys):
+        return "the keys start with 'module.' (saved from DataParallel): strip that prefix first"
+    if any(k.startswith("conv_proj.") or k.startswith("encoder.layers.") for k in keys):
+        return "these look like torchvision keys (conv_proj.*, encoder.layers.*): use source='torchvision' / from_torchvision"
+    if any(k.startswith("blocks.") for k in keys) and "cls_token" in keys:
+        return "these look like timm keys (blocks.*, cls_token): use source='timm' / from_timm"
+    if any(k.startswith("encoder.blocks.") for k in keys):
+        return "these are already the course's keys: load them with model.load_state_dict"
+    return None
+
+
+def convert_state_dict(state_dict: dict, source: str) -> dict:
+    """Rename a torchvision or timm ViT's state-dict keys to the course's, by the tables above.
+
+    Args:
+        state_dict: the library model's ``state_dict()``.
+        source: ``"torchvision"`` or ``"timm"``.
+
+    Returns:
+        A new dict with the course's keys (the tensors are shared, not copied).
+
+    Raises:
+        ValueError: for keys the table doesn't know, or table entries missing from the
+            state dict — listing the first few and the likely cause.
+    """
+    if source not in _TABLES:
+        raise ValueError(f"source must be 'torchvision' or 'timm', got {source!r}")
+    rules = [(ours, _pattern(theirs)) for ours, theirs in _TABLES[source]]
+    converted, unexpected = {}, []
+    for key, value in state_dict.items():
+        for ours, pattern in rules:
+            match = pattern.match(key)
+            if match:
+                converted[ours.format(**match.groupdict())] = value
+                break
+        else:
+            unexpected.append(key)
+    missing = [key for key in _REQUIRED if key not in converted]
+    if not any(key.startswith("encoder.blocks.") for key in converted):
+        missing.append("encoder.blocks.0.*")
+    if unexpected or missing:
+        cause = _guess_source(state_dict) or "the model is a variant the course doesn't implement"
+        raise ValueError(
+            f"the state dict doesn't match the {source} ViT layout: "
+            f"{len(missing)} missing (first: {missing[:3]}), {len(unexpected)} unexpected "
+            f"(first: {unexpected[:3]}); likely cause: {cause}")
+    return converted
+
+
+def _load(model: VisionTransformer, state: dict, source: str) -> VisionTransformer:
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:  # size mismatch, or keys of another depth
+        first = str(error).splitlines()[1:3]
+        raise ValueError(f"the {source} weights don't fit a ViT of config {model.config}: "
+                         f"{' '.join(line.strip() for line in first)}") from error
+    return model
+
+
+def _unsupported(source: str, variant: str) -> ValueError:
+    return ValueError(f"unsupported {source} ViT variant: {variant}. The course's ViT is the "
+                      f"paper's (class token, learned 1-D E_pos, pre-norm LayerNorm blocks with "
+                      f"exact GELU, linear head on the class token); converting this model would "
+                      f"give wrong logits")
+
+
+def _check_norm_and_act(source: str, norms, acts) -> None:
+    for norm in norms:
+        if not isinstance(norm, nn.LayerNorm) or abs(norm.eps - 1e-6) > 1e-12:
+            raise _unsupported(source, f"a different norm layer ({norm!r}; expected "
+                                       f"LayerNorm with eps=1e-6)")
+    for act in acts:
+        if type(act) is not nn.GELU or act.approximate != "none":
+            raise _unsupported(source, f"a different activation ({act!r}; expected exact GELU)")
+
+
+def from_torchvision(model: nn.Module) -> VisionTransformer:
+    """The course's ViT holding the weights of a ``torchvision.models.VisionTransformer``.
+
+    Example:
+        >>> ours = from_torchvision(torchvision.models.vit_b_16().eval()).eval()
+    """
+    from torchvision.models.vision_transformer import EncoderBlock, VisionTransformer as TV
+
+    if not isinstance(model, TV):
+        raise TypeError(f"from_torchvision expects a torchvision VisionTransformer, got "
+                        f"{type(model).__name__}" + ("; use from_timm for timm models"
+                                                     if type(model).__module__.startswith("timm") else ""))
+    if not isinstance(model.conv_proj, nn.Conv2d):
+        raise _unsupported("torchvision", "a convolutional stem (conv_stem_configs)")
+    if list(dict(model.heads.named_children())) != ["head"]:
+        raise _unsupported("torchvision", "a head with a pre-logits layer (representation_size)")
+    layers = list(model.encoder.layers)
+    if not all(type(layer) is EncoderBlock for layer in layers):
+        raise _unsupported("torchvision", "custom encoder blocks")
+    _check_norm_and_act("torchvision", [model.encoder.ln] + [n for l in layers for n in (l.ln_1, l.ln_2)],
+                        [l.mlp[1] for l in layers])
+    if any(l.self_attention.in_proj_bias is None for l in layers):
+        raise _unsupported("torchvision", "attention without bias")
+    config = ViTConfig(image_size=model.image_size, patch_size=model.patch_size,
+                       in_channels=model.conv_proj.in_channels, num_classes=model.num_classes,
+                       embed_dim=model.hidden_dim, depth=len(layers),
+                       num_heads=layers[0].num_heads, mlp_dim=model.mlp_dim)
+    state = convert_state_dict(model.state_dict(), "torchvision")
+    return _load(VisionTransformer(config), state, "torchvision").train(model.training)
+
+
+def from_timm(model: nn.Module) -> VisionTransformer:
+    """The course's ViT holding the weights of a timm ``VisionTransformer``
+    (e.g. ``timm.create_model("vit_base_patch16_224")``).
+    """
+    from timm.layers import Mlp
+    from timm.models.vision_transformer import Attention, Block, VisionTransformer as TimmViT
+
+    if not isinstance(model, TimmViT):
+        raise TypeError(f"from_timm expects a timm VisionTransformer, got {type(model).__name__}"
+                        + ("; use from_torchvision for torchvision models"
+                           if type(model).__module__.startswith("torchvision") else ""))
+    checks = [
+        (getattr(model, "num_reg_tokens", 0) == 0, "register tokens (reg_tokens)"),
+        (model.has_class_token and model.cls_token is not None, "no class token (class_token=False)"),
+        (model.global_pool == "token", f"global pooling {model.global_pool!r} instead of the class token"),
+        (model.attn_pool is None, "attention pooling (global_pool='map')"),
+        (model.pos_embed is not None, "no position embedding (pos_embed='none')"),
+        (not model.no_embed_class, "position embeddings without a class-token row (no_embed_class)"),
+        (not model.dynamic_img_size, "dynamic image size"),
+        (isinstance(model.head, nn.Linear) and model.num_classes > 0, "no classification head (num_classes=0)"),
+        (isinstance(model.norm_pre, nn.Identity), "a LayerNorm before the blocks (pre_norm, as in CLIP)"),
+        (isinstance(model.fc_norm, nn.Identity), "a norm after pooling (fc_norm)"),
+        (isinstance(model.patch_embed.norm, nn.Identity), "a norm in the patch embedding (embed_norm)"),
+        (model.patch_embed.proj.bias is not None, "a patch embedding without bias"),
+    ]
+    for ok, variant in checks:
+        if not ok:
+            raise _unsupported("timm", variant)
+    for block in model.blocks:
+        if type(block) is not Block or type(block.attn) is not Attention or type(block.mlp) is not Mlp:
+            raise _unsupported("timm", f"blocks of type {type(block).__name__} "
+                                       f"(attention {type(block.attn).__name__}, MLP {type(block.mlp).__name__})")
+        if not (isinstance(block.ls1, nn.Identity) and isinstance(block.ls2, nn.Identity)):
+            raise _unsupported("timm", "layer scale (init_values)")
+        if not (isinstance(block.attn.q_norm, nn.Identity) and isinstance(block.attn.k_norm, nn.Identity)):
+            raise _unsupported("timm", "qk-norm")
+        if not isinstance(getattr(block.attn, "norm", nn.Identity()), nn.Identity) \
+                or not isinstance(getattr(block.mlp, "norm", nn.Identity()), nn.Identity):
+            raise _unsupported("timm", "extra norms inside attention or MLP (scale_attn_norm / scale_mlp_norm)")
+        if getattr(block.attn, "gate", None) is not None:
+            raise _unsupported("timm", "gated attention")
+        if block.attn.qkv.bias is None:
+            raise _unsupported("timm", "attention without qkv bias (qkv_bias=False)")
+    _check_norm_and_act("timm", [model.norm] + [n for b in model.blocks for n in (b.norm1, b.norm2)],
+                        [b.mlp.act for b in model.blocks])
+    embed = model.patch_embed
+    config = ViTConfig(image_size=tuple(embed.img_size), patch_size=tuple(embed.patch_size),
+                       in_channels=embed.proj.in_channels, num_classes=model.num_classes,
+                       embed_dim=model.embed_dim, depth=len(model.blocks),
+                       num_heads=model.blocks[0].attn.num_heads,
+                       mlp_dim=model.blocks[0].mlp.fc1.out_features)
+    state = convert_state_dict(model.state_dict(), "timm")
+    return _load(VisionTransformer(config), state, "timm").train(model.training)
 
 
 class WeightsUnavailable(RuntimeError):
