@@ -89,3 +89,22 @@ def test_module_errors():
         ClassToken(0)
     with pytest.raises(ValueError, match=r"tokens have embedding dimension 4 but cls_token has 8"):
         ClassToken(8)(torch.randn(1, 3, 4))
+
+
+def test_plot_token_sequence():
+    import matplotlib.pyplot as plt
+
+    from vit_tutorial.class_token import plot_token_sequence
+
+    tokens = ClassToken(8, init="randn")(torch.randn(2, 5, 8))  # (2, 6, 8)
+    fig, axes = plot_token_sequence(tokens, num_tokens=4, num_channels=6, titles=["a", "b"])
+    assert len(axes) == 2 and axes[1].get_title() == "b"
+    with pytest.raises(ValueError, match=r"num_tokens 7 is more than the sequence's 6 tokens"):
+        plot_token_sequence(tokens, num_tokens=7)
+    with pytest.raises(ValueError, match=r"num_channels 9 is more than D = 8"):
+        plot_token_sequence(tokens, num_channels=9)
+    with pytest.raises(ValueError, match=r"got 1 titles for 2 images"):
+        plot_token_sequence(tokens, num_tokens=4, num_channels=6, titles=["a"])
+    with pytest.raises(ValueError, match=r"\(B, N \+ 1, D\) or \(N \+ 1, D\), got 1 dimensions"):
+        plot_token_sequence(torch.zeros(8))
+    plt.close("all")

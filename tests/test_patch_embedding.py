@@ -171,3 +171,18 @@ def test_principal_components_of_filters():
         principal_components(embed, k=17)
     with pytest.raises(TypeError, match="expects a PatchEmbedding"):
         principal_components(embed.proj)
+
+
+def test_plot_rgb_tokens():
+    import matplotlib.pyplot as plt
+
+    from vit_tutorial.patch_embedding import plot_rgb_tokens
+
+    tokens = torch.rand(2, 6, 3)  # two sequences of 2x3 patches, D = 3
+    fig, axes = plot_rgb_tokens(tokens, (2, 3), titles=["correct", "bug"])
+    assert len(axes) == 2 and axes[0].get_title() == "correct"
+    with pytest.raises(ValueError, match=r"\(K, N, 3\) or \(N, 3\) with N = 2·3 = 6, got \(2, 6, 4\)"):
+        plot_rgb_tokens(torch.rand(2, 6, 4), (2, 3))
+    with pytest.raises(ValueError, match=r"got 1 titles for 2 sequences"):
+        plot_rgb_tokens(tokens, (2, 3), titles=["x"])
+    plt.close("all")

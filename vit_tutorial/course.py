@@ -46,6 +46,18 @@ LESSONS = (
     Lesson("03_class_token", "The class token",
            "prepend the learnable x_class: (196, 768) → (197, 768); expand vs repeat; "
            "its gradient and initialisation", 15),
+    Lesson("04_positional_embeddings", "Position embeddings",
+           "why E_pos exists (shuffle the patches: without it nothing changes); learned 1-D vs "
+           "2-D sine–cosine; Table 8's ablation measured in miniature", 20),
+    Lesson("05_position_similarity", "What the position embeddings learn",
+           "Figure 7 (centre) reproduced on a ViT trained on real digits: locality and "
+           "row/column structure, as a picture and a score", 15),
+    Lesson("06_interpolation", "Interpolating position embeddings",
+           "Sec. 3.2: resize E_pos for a new resolution (7×7 → 14×14, 197 → 577 tokens); why "
+           "torchvision, timm and the original code disagree; the measured payoff", 20),
+    Lesson("07_vision_transformer", "The whole Vision Transformer",
+           "the pre-norm encoder (Eq. 2–4); our ViT-B/16 loads torchvision's and timm's weights "
+           "and gives their logits; Figure 7, all three panels", 30),
 )
 
 
