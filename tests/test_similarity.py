@@ -279,3 +279,17 @@ def test_pos_embed_of_errors():
         pos_embed_of(torch.zeros(3))
     with pytest.raises(ValueError, match="Linear has no learned absolute position embedding"):
         pos_embed_of(torch.nn.Linear(2, 2))
+
+
+def test_plot_colour_range():
+    import matplotlib.pyplot as plt
+
+    sim = position_similarity(sincos_2d_pos_embed(4, 32), 4, num_prefix_tokens=0)
+    fig, axes = plot_position_similarity(sim)
+    assert axes[0, 0].images[0].get_cmap().name == "RdBu_r"  # centred on 0: diverging
+    fig, axes = plot_position_similarity(sim, vmin=0.7, vmax=1.0)
+    image = axes[0, 0].images[0]
+    assert image.get_cmap().name == "viridis" and image.get_clim() == (0.7, 1.0)
+    with pytest.raises(ValueError, match=r"vmin must be smaller than vmax, got vmin=1.0, vmax=0.5"):
+        plot_position_similarity(sim, vmin=1.0, vmax=0.5)
+    plt.close("all")

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Case", "time_case", "input_pipeline_case", "embedding_case", "resize_cases", "main"]
+__all__ = ["Case", "time_case", "input_pipeline_case", "embedding_case", "resize_cases",
+           "vit_case", "main"]
 
 
 @dataclass
@@ -150,8 +151,53 @@ def resize_cases() -> list[Case]:
                  {"torchvision": torchvision})]
 
 
+def vit_case(batch_size: int = 8) -> Case:
+    """The whole ViT-B/16 forward pass in eval mode: ours vs torchvision's and timm's models
+    holding the same weights (converted with ``vit_tutorial.weights``)."""
+    import timm as timm_lib
+    import torchvision
+
+    from vit_tutorial.weights import from_timm
+
+    torch.manual_seed(0)
+    reference_timm = timm_lib.create_model("vit_base_patch16_224", pretrained=False).eval()
+    ours_model = from_timm(reference_timm).eval()
+    reference_tv = torchvision.models.vit_b_16().eval()
+    with torch.no_grad():  # the same weights, in torchvision's layout
+        reference_tv.conv_proj.load_state_dict(reference_timm.patch_embed.proj.state_dict())
+        reference_tv.class_token.copy_(reference_timm.cls_token)
+        reference_tv.encoder.pos_embedding.copy_(reference_timm.pos_embed)
+        for block, layer in zip(reference_timm.blocks, reference_tv.encoder.layers):
+            layer.ln_1.load_state_dict(block.norm1.state_dict())
+            layer.self_attention.in_proj_weight.copy_(block.attn.qkv.weight)
+            layer.self_attention.in_proj_bias.copy_(block.attn.qkv.bias)
+            layer.self_attention.out_proj.load_state_dict(block.attn.proj.state_dict())
+            layer.ln_2.load_state_dict(block.norm2.state_dict())
+            layer.mlp[0].load_state_dict(block.mlp.fc1.state_dict())
+            layer.mlp[3].load_state_dict(block.mlp.fc2.state_dict())
+        reference_tv.encoder.ln.load_state_dict(reference_timm.norm.state_dict())
+        reference_tv.heads.head.load_state_dict(reference_timm.head.state_dict())
+    x = torch.randn(batch_size, 3, 224, 224)
+
+    def ours():
+        return ours_model(x)
+
+    def timm():
+        return reference_timm(x)
+
+    def torchvision_():
+        return reference_tv(x)
+
+    with torch.inference_mode():
+        expected = ours()
+        torch.testing.assert_close(timm(), expected, rtol=0, atol=1e-4)
+        torch.testing.assert_close(torchvision_(), expected, rtol=0, atol=1e-4)
+    return Case(f"ViT-B/16 forward, eval, ({batch_size}, 3, 224, 224)", ours,
+                {"timm": timm, "torchvision": torchvision_})
+
+
 CASES = {"input": lambda: [input_pipeline_case()], "embedding": lambda: [embedding_case()],
-         "resize": resize_cases}
+         "resize": resize_cases, "vit": lambda: [vit_case()]}
 
 
 def main(argv: list[str] | None = None) -> int:
