@@ -152,3 +152,18 @@ def test_figures_draw():
     with pytest.raises(ValueError, match=r"image must have shape \(C, H, W\)"):
         plot_patch_grid(image[None], 16)
     plt.close("all")
+
+
+def test_plot_patch_vector():
+    import matplotlib.pyplot as plt
+
+    from vit_tutorial.patches import plot_patch_vector
+
+    image = (torch.rand(3, 32, 48) * 255).to(torch.uint8)  # uint8 works too
+    axes = plot_patch_vector(image, 16, 4)
+    assert len(axes) == 3
+    with pytest.raises(ValueError, match=r"index must be in 0 … 5 \(the image has 2×3 = 6 patches\), got 6"):
+        plot_patch_vector(image, 16, 6)
+    with pytest.raises(TypeError, match=r"index must be an int, got 1\.0"):
+        plot_patch_vector(image, 16, 1.0)
+    plt.close("all")

@@ -19,7 +19,7 @@ import torch
 from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
 
 __all__ = ["num_patches", "image_to_patches", "patches_to_image", "plot_patch_grid",
-           "plot_patch_sequence"]
+           "plot_patch_sequence", "plot_patch_vector"]
 
 
 def num_patches(image_size: int | tuple[int, int], patch_size: int | tuple[int, int]) -> int:
@@ -228,3 +228,76 @@ def plot_patch_sequence(image: torch.Tensor, patch_size: int | tuple[int, int],
     ax.set_xlabel("position in the sequence")
     ax.set_title(f"the first {count} of N = {n_total} patches, in reading order")
     return ax
+
+
+def plot_patch_vector(image: torch.Tensor, patch_size: int | tuple[int, int], index: int,
+                      axes=None):
+    r"""Show one patch three ways: where it sits, what it looks like, and its vector $x_p^n$.
+
+    Left: the image with patch ``index`` outlined. Middle: the patch, enlarged. Right: its
+    $C \cdot P \cdot P$ values in the order :func:`image_to_patches` stores them — (C, P, P):
+    every pixel of channel 0 row by row, then channel 1, then channel 2 — with each
+    channel's stretch shaded.
+
+    Args:
+        image: ``(C, H, W)``, floats in [0, 1] or uint8.
+        patch_size: $P$, or ``(P_h, P_w)``; must divide the image size.
+        index: the patch's position $n$ in the sequence, ``0 <= index < N`` (row-major).
+        axes: three matplotlib ``Axes`` to draw into; a new, wide figure is made if ``None``.
+
+    Returns:
+        The three ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    picture = _to_hwc(image)
+    C, H, W = image.shape
+    ph, pw = to_pair(patch_size, "patch_size")
+    gh, gw = check_divisible((H, W), (ph, pw))
+    n_total = gh * gw
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"index must be an int, got {index!r} of type {type(index).__name__}; "
+                        f"pass a patch number from 0 to {n_total - 1}")
+    if not 0 <= index < n_total:
+        raise ValueError(f"index must be in 0 … {n_total - 1} (the image has {gh}×{gw} = "
+                         f"{n_total} patches), got {index}")
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(13, 3.8),
+                               gridspec_kw={"width_ratios": [1, 1, 2.6]})
+    ax_image, ax_patch, ax_vector = axes
+    cmap = "gray" if picture.ndim == 2 else None
+    row, col = divmod(index, gw)
+    top, left = row * ph, col * pw
+
+    ax_image.imshow(picture, cmap=cmap)
+    ax_image.add_patch(Rectangle((left - 0.5, top - 0.5), pw, ph, fill=False,
+                                 edgecolor="yellow", linewidth=2))
+    ax_image.set_title(f"patch {index}: grid row {row}, column {col}")
+    ax_image.set_xlabel("width (pixels)")
+    ax_image.set_ylabel("height (pixels)")
+
+    ax_patch.imshow(picture[top:top + ph, left:left + pw], cmap=cmap)  # (P, P, C) crop
+    ax_patch.set_title(f"the patch, {ph}×{pw} pixels")
+    ax_patch.set_xlabel("column in the patch")
+    ax_patch.set_ylabel("row in the patch")
+
+    vector = image_to_patches(image, (ph, pw))[index]  # (N, C·P·P) -> (C·P·P,)
+    if not vector.is_floating_point():
+        vector = vector.float() / 255
+    vector = vector.detach().cpu()
+    length = ph * pw
+    names = ("red", "green", "blue") if C == 3 else tuple(f"channel {c}" for c in range(C))
+    colours = ("tab:red", "tab:green", "tab:blue") if C == 3 else ("tab:gray",) * C
+    for c in range(C):
+        ax_vector.axvspan(c * length - 0.5, (c + 1) * length - 0.5, color=colours[c], alpha=0.1)
+        ax_vector.plot(range(c * length, (c + 1) * length), vector[c * length:(c + 1) * length],
+                       color=colours[c], linewidth=0.8, label=f"{names[c]}: {length} values")
+    ax_vector.set_xlim(-0.5, C * length - 0.5)
+    ax_vector.set_ylim(-0.02, 1.02)
+    ax_vector.set_title(f"its patch vector: {C}·{ph}·{pw} = {C * length} values "
+                        f"in (C, P, P) order")
+    ax_vector.set_xlabel("position in the patch vector")
+    ax_vector.set_ylabel("pixel value")
+    ax_vector.legend(loc="upper right", fontsize=8, ncol=C)
+    return axes
