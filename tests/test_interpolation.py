@@ -373,3 +373,19 @@ def test_figure_draws():
     with pytest.raises(ValueError, match=r"pos_embeds\[0\] has 50 tokens.*old_grid_size \(5, 9\)"):
         plot_resized_channels(versions[:1], ["7×7"], [(5, 9)])
     plt.close("all")
+
+
+def test_plot_align_corners():
+    import matplotlib.pyplot as plt
+
+    from vit_tutorial.interpolation import plot_align_corners
+
+    fig, ax = plot_align_corners(torch.arange(7.0), 14, ylabel="E_pos value")
+    assert ax.get_ylabel() == "E_pos value"
+    with pytest.raises(ValueError, match=r"values must be a 1-D tensor of at least 2 samples, got shape \(1, 7\)"):
+        plot_align_corners(torch.zeros(1, 7), 14)
+    with pytest.raises(TypeError, match=r"floating-point tensor, got dtype torch.int64"):
+        plot_align_corners(torch.arange(7), 14)
+    with pytest.raises(ValueError, match=r"mode must be 'bilinear' or 'bicubic'.*got 'nearest'"):
+        plot_align_corners(torch.arange(7.0), 14, mode="nearest")
+    plt.close("all")

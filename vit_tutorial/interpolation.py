@@ -59,9 +59,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import check_num_prefix_tokens, check_tensor, to_pair
+from vit_tutorial._checks import (check_num_prefix_tokens, check_positive_int, check_tensor,
+                                  to_pair)
 
-__all__ = ["resize_pos_embed", "zoom_pos_embed", "plot_resized_channels"]
+__all__ = ["resize_pos_embed", "zoom_pos_embed", "plot_resized_channels", "plot_align_corners"]
 
 #: The ``F.interpolate`` modes :func:`resize_pos_embed` accepts.
 MODES = ("nearest", "bilinear", "bicubic", "area")
@@ -70,17 +71,20 @@ _SMOOTH_MODES = ("bilinear", "bicubic")
 
 
 
+_MAX_PREFIX_GUESS = 5  # a class token plus timm's usual 4 register tokens
+
+
 def _prefix_hint(num_tokens: int, grid_positions: int, num_prefix_tokens: int) -> str:
     """Suggest the prefix count that would make ``num_tokens`` fit ``grid_positions``."""
     guess = num_tokens - grid_positions
-    if 0 <= guess <= 8 and guess != num_prefix_tokens:
+    if 0 <= guess <= _MAX_PREFIX_GUESS and guess != num_prefix_tokens:
         return f"; did you mean num_prefix_tokens={guess}?"
     return ""
 
 
 def _square_hint(num_tokens: int, num_prefix_tokens: int) -> str:
     """Suggest a prefix count that leaves a perfect square of grid positions."""
-    for guess in range(0, min(num_tokens, 8) + 1):
+    for guess in range(0, min(num_tokens, _MAX_PREFIX_GUESS) + 1):
         side = math.isqrt(num_tokens - guess)
         if guess != num_prefix_tokens and side > 0 and side * side == num_tokens - guess:
             return (f", or num_prefix_tokens={guess} if the model has {guess} prefix token(s) "
@@ -362,3 +366,79 @@ def plot_resized_channels(pos_embeds, titles, grid_sizes=None, num_prefix_tokens
         fig.colorbar(im, ax=axes[row, :].tolist(), shrink=0.85,
                      label=f"$E_{{pos}}$ value, channel {ch}")
     return fig, axes
+
+
+def plot_align_corners(values: torch.Tensor, new_size: int, mode: str = "bilinear",
+                       ylabel: str = "value"):
+    r"""Draw a 1-D resize with ``align_corners=False`` and ``True``, every sample at its place
+    in the image.
+
+    The $n$ old samples (e.g. one channel of $E_\text{pos}$ along one row of the grid) and
+    the $m$ new ones cover the same image width. The x-axis counts old patches: old patch
+    $i$ spans $[i, i + 1]$ and its sample is drawn at its centre $i + \tfrac12$; new patch
+    $j$ is drawn at its own centre $(j + \tfrac12)\,n/m$. With ``align_corners=False`` each
+    new sample is read at that same place, so the new samples lie on the interpolating
+    curve through the old ones (clamped to the end values beyond the outer centres). With
+    ``align_corners=True`` new sample $j$ is read at $j\,(n - 1)/(m - 1)$ on the old grid
+    (corner centre on corner centre), a little further out than its own place, except at
+    the middle.
+
+    Args:
+        values: the old samples, ``(n,)`` with $n \ge 2$.
+        new_size: $m$, the number of new samples.
+        mode: ``"bilinear"`` (default: straight lines, easiest to read) or ``"bicubic"``.
+        ylabel: the y-axis label, e.g. ``"E_pos value, channel 13"``.
+
+    Returns:
+        ``(fig, ax)``.
+
+    Shapes:
+        values ``(n,)`` -> two resized versions ``(m,)``, drawn, not returned
+    """
+    import matplotlib.pyplot as plt
+
+    check_tensor(values, "values")
+    if values.ndim != 1 or values.shape[0] < 2:
+        raise ValueError(
+            f"values must be a 1-D tensor of at least 2 samples, got shape "
+            f"{tuple(values.shape)}; pass e.g. one channel of E_pos along one grid row, "
+            f"pos_embed[0, 1:, c].reshape(H/P, W/P)[row]"
+        )
+    if not values.is_floating_point():
+        raise TypeError(f"values must be a floating-point tensor, got dtype {values.dtype}; "
+                        f"convert it with values.float()")
+    m = check_positive_int(new_size, "new_size")
+    if mode not in _SMOOTH_MODES:
+        raise ValueError(f"mode must be 'bilinear' or 'bicubic' (the modes align_corners "
+                         f"applies to), got {mode!r}")
+    n = values.shape[0]
+    old = values.detach().cpu().float()
+    table = old.reshape(1, n, 1)  # (n,) -> (1, N, D): a 1 x n grid, D = 1
+    resized = {
+        align: resize_pos_embed(table, (1, m), (1, n), num_prefix_tokens=0, mode=mode,
+                                align_corners=align)[0, :, 0]  # (1, m, 1) -> (m,)
+        for align in (False, True)
+    }
+    x_old = torch.arange(n) + 0.5  # old patch centres, in old patches
+    x_new = (torch.arange(m) + 0.5) * n / m  # new patch centres, same units
+
+    colors = plt.cm.viridis([0.0, 0.45, 0.8])
+    fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
+    for edge in range(n + 1):
+        ax.axvline(edge, color="0.85", linewidth=0.8, zorder=0)
+    ax.plot(x_old, old, "-", color="0.6", linewidth=1, zorder=1,
+            label="straight lines between the old samples")
+    ax.plot(x_old, old, "o", color=colors[0], markersize=9, zorder=2,
+            label=f"old: {n} samples, at their patch centres")
+    ax.plot(x_new, resized[False], "s", color=colors[1], markersize=6, zorder=3,
+            label=f"new ({m}), align_corners=False (as timm): read at their own centre")
+    ax.plot(x_new, resized[True], "^", color=colors[2], markersize=6, zorder=3,
+            markeredgecolor="black", markeredgewidth=0.5,
+            label=f"new ({m}), align_corners=True (as torchvision): corners pinned")
+    ax.set_xlim(0, n)
+    ax.set_xlabel(f"position across the image, in old patches (grey lines: the {n} old patch "
+                  f"edges)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{mode} resize of {n} samples to {m}: where each new sample is read")
+    ax.legend(fontsize=8, loc="best")
+    return fig, ax
