@@ -108,3 +108,24 @@ def test_mean_attention_distance_errors():
         mean_attention_distance(torch.zeros(1, 1, 49, 49), 7, 4)
     with pytest.raises(TypeError, match="attention must be a torch.Tensor"):
         mean_attention_distance("weights", 7, 4)
+
+
+def test_plot_attention_distance():
+    import matplotlib.pyplot as plt
+
+    from vit_tutorial.encoder import plot_attention_distance
+
+    fig, ax = plot_attention_distance(torch.rand(4, 3) * 10, 5.0, title="t")
+    assert len(ax.collections) == 3  # one scatter per head
+    assert ax.get_xlabel() == "network depth (layer)" and "pixels" in ax.get_ylabel()
+    assert len(ax.lines) == 1  # the uniform line
+    plt.close(fig)
+    fig, ax = plot_attention_distance(torch.rand(2, 12))  # many heads: no legend
+    assert ax.get_legend() is None
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"distances must have shape \(L, h\)"):
+        plot_attention_distance(torch.rand(4))
+    with pytest.raises(TypeError, match="uniform must be a number"):
+        plot_attention_distance(torch.rand(2, 2), uniform="14")
+    with pytest.raises(ValueError, match=r"spread must be a number in \[0, 1\)"):
+        plot_attention_distance(torch.rand(2, 2), spread=1.5)

@@ -91,3 +91,27 @@ def test_checkpoint_of_another_config(tmp_path):
     torch.save({"weights": 1}, path)
     with pytest.raises(ValueError, match="not a TinyViT checkpoint"):
         load_tiny_vit(path)
+
+
+def test_plot_principal_components():
+    import matplotlib.pyplot as plt
+
+    from vit_tutorial.model import plot_principal_components
+    from vit_tutorial.patch_embedding import PatchEmbedding, principal_components
+
+    gray = PatchEmbedding(28, 4, 1, 64)
+    components, explained = principal_components(gray, k=10)
+    fig, axes = plot_principal_components(components, explained, ncols=4, title="t")
+    assert axes.shape == (3, 4) and not axes[2, 3].axison  # 10 images, 2 unused slots
+    assert len(fig.axes) == 13  # 12 panels + one colour bar
+    plt.close(fig)
+    rgb = PatchEmbedding(32, 8, 3, 16)
+    fig, axes = plot_principal_components(*principal_components(rgb, k=4))
+    assert len(fig.axes) == 4  # RGB: no colour bar
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"components must have shape \(k, C, P, P\)"):
+        plot_principal_components(torch.rand(4, 16), torch.rand(4))
+    with pytest.raises(ValueError, match=r"explained must have shape \(10,\)"):
+        plot_principal_components(components, explained[:3])
+    with pytest.raises(TypeError, match="ncols must be a positive int"):
+        plot_principal_components(components, explained, ncols=2.5)

@@ -18,7 +18,7 @@ from torch import nn
 from vit_tutorial._checks import check_positive_int, check_tensor
 
 __all__ = ["Attention", "MLP", "EncoderBlock", "Encoder", "mean_attention_distance",
-           "uniform_attention_distance"]
+           "uniform_attention_distance", "plot_attention_distance"]
 
 LAYER_NORM_EPS = 1e-6  # as in the original code, torchvision and timm
 
@@ -208,3 +208,76 @@ def mean_attention_distance(attention, grid_size, patch_size,
     distance = _patch_distances((gh, gw), patch_size)  # (N, N)
     per_query = (weights * distance).sum(-1)  # (B, h, N)
     return per_query.mean(dim=(0, 2)).float()  # (h,)
+
+
+def plot_attention_distance(distances: torch.Tensor, uniform: float | None = None, *,
+                            ax=None, title: str | None = None, spread: float = 0.3):
+    r"""Draw Figure 7 (right): each head's mean attention distance against network depth.
+
+    One dot per head and layer, as in the paper: the x-axis is the layer (1 = the lowest),
+    the y-axis the distance in pixels from :func:`mean_attention_distance`. The heads of a
+    layer are spread a little sideways so that equal values stay visible; each head keeps
+    its colour (sampled from viridis) in every layer.
+
+    Args:
+        distances: ``(L, h)`` distances in pixels, one row per layer.
+        uniform: if given, a dashed horizontal line at this distance, labelled as the value
+            of a head that attends to every patch equally (:func:`uniform_attention_distance`).
+        ax: a matplotlib ``Axes`` to draw into; a new figure is made if ``None``.
+        title: the axes' title; ``None`` for none.
+        spread: the total sideways width, in layers, over which a layer's heads are spread
+            (0 puts them on one vertical line); in [0, 1).
+
+    Returns:
+        ``(fig, ax)``.
+
+    Shapes:
+        ``(L, h)`` -> ``L`` columns of ``h`` dots
+
+    Example:
+        >>> _, maps = model.encoder(model.embed(images), return_attention=True)
+        >>> fig, ax = plot_attention_distance(mean_attention_distance(maps, 7, 4),
+        ...                                   uniform_attention_distance(7, 4))
+    """
+    import matplotlib.pyplot as plt
+
+    check_tensor(distances, "distances")
+    if distances.ndim != 2 or distances.numel() == 0:
+        raise ValueError(f"distances must have shape (L, h), one row per layer and one column per "
+                         f"head, got {tuple(distances.shape)}; compute it with "
+                         f"mean_attention_distance(maps, grid_size, patch_size) from the list of "
+                         f"maps that Encoder(..., return_attention=True) returns")
+    if uniform is not None and (isinstance(uniform, bool) or not isinstance(uniform, (int, float))):
+        raise TypeError(f"uniform must be a number of pixels (e.g. "
+                        f"uniform_attention_distance(grid_size, patch_size)) or None, got "
+                        f"{type(uniform).__name__}")
+    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 <= spread < 1:
+        raise ValueError(f"spread must be a number in [0, 1) (a fraction of the gap between "
+                         f"layers), got {spread!r}; the default is 0.3")
+    values = distances.detach().cpu().double()  # (L, h)
+    L, h = values.shape
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 3.6), layout="constrained")
+    fig = ax.figure
+    colours = plt.get_cmap("viridis")(torch.linspace(0, 0.9, h).tolist())  # one per head
+    offsets = torch.linspace(-spread / 2, spread / 2, h) if h > 1 else torch.zeros(1)
+    layers = torch.arange(1, L + 1, dtype=torch.float64)
+    for head in range(h):
+        ax.scatter((layers + offsets[head]).tolist(), values[:, head].tolist(), s=28,
+                   color=colours[head], edgecolor="black", linewidth=0.4, zorder=3,
+                   label=f"head {head + 1}" if h <= 8 else None)  # a legend of 8 at most
+    if uniform is not None:
+        ax.axhline(float(uniform), color="0.35", linestyle="--", linewidth=1.2, zorder=2,
+                   label=f"uniform attention ({float(uniform):.1f} px)")
+    top = max(values.max().item(), float(uniform) if uniform is not None else 0.0)
+    ax.set_ylim(0, 1.25 * top if top > 0 else 1.0)
+    ax.set_xlim(0.5, L + 0.5)
+    ax.set_xticks(range(1, L + 1))
+    ax.set_xlabel("network depth (layer)")
+    ax.set_ylabel("mean attention distance (pixels)")
+    if title:
+        ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    if h <= 8 or uniform is not None:
+        ax.legend(fontsize=8, loc="lower right", ncol=2 if h > 3 else 1, framealpha=0.9)
+    return fig, ax

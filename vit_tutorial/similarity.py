@@ -248,6 +248,7 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
         use Python's indices from 0.
 
     Example:
+        >>> from vit_tutorial.positional_embedding import sincos_2d_pos_embed
         >>> sim = position_similarity(sincos_2d_pos_embed(7, 64), 7, num_prefix_tokens=0)
         >>> fig, axes = plot_position_similarity(sim, vmin=0.7, vmax=1.0)  # zoom into 0.7..1
     """
