@@ -115,3 +115,32 @@ def test_plot_principal_components():
         plot_principal_components(components, explained[:3])
     with pytest.raises(TypeError, match="ncols must be a positive int"):
         plot_principal_components(components, explained, ncols=2.5)
+
+
+def test_resized_keeps_weights_and_class_token_and_is_a_copy():
+    torch.manual_seed(0)
+    model = VisionTransformer(SMALL).eval()
+    big = model.resized(48)  # 4x4 -> 6x6 grid
+    assert big.pos_embedding.pos_embed.shape == (1, 37, 32) and not big.training
+    assert torch.equal(big.pos_embedding.pos_embed[0, 0], model.pos_embedding.pos_embed[0, 0])
+    assert torch.equal(big.head.weight, model.head.weight)
+    with torch.no_grad():
+        big.head.weight.zero_()
+    assert model.head.weight.abs().sum() > 0  # not shared
+    assert big(torch.randn(1, 3, 48, 48)).shape == (1, 5)
+
+
+def test_resized_sincos_is_rebuilt_and_stays_frozen():
+    model = VisionTransformer(replace(SMALL, position_embedding="sincos"))
+    big = model.resized(48)
+    fresh = VisionTransformer(replace(SMALL, image_size=48, position_embedding="sincos"))
+    assert torch.equal(big.pos_embedding.pos_embed, fresh.pos_embedding.pos_embed)
+    assert not big.pos_embedding.pos_embed.requires_grad
+
+
+def test_wrong_image_size_points_to_resized():
+    model = VisionTransformer(SMALL)
+    with pytest.raises(ValueError, match=r"built for 32x32 images, got 48x48; .*model.resized\(\(48, 48\)\)"):
+        model(torch.randn(1, 3, 48, 48))
+    with pytest.raises(ValueError, match="image height 50 is not divisible by patch_size 8"):
+        model.resized(50)

@@ -174,10 +174,10 @@ def test_wrong_library_and_wrong_keys():
 
 def test_state_dict_of_another_size():
     from vit_tutorial.weights import _load
-    from vit_tutorial.model import VisionTransformer, ViTConfig
+    from vit_tutorial.model import ViTConfig
 
     state = convert_state_dict(_small_timm().state_dict(), "timm")
-    model = VisionTransformer(ViTConfig(image_size=32, patch_size=8, embed_dim=32, depth=2,
-                                        num_heads=4, mlp_dim=64, num_classes=7))
+    config = ViTConfig(image_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=4,
+                       mlp_dim=64, num_classes=7)
     with pytest.raises(ValueError, match="the timm weights don't fit a ViT of config"):
-        _load(model, state, "timm")
+        _load(config, state, "timm")

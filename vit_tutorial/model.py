@@ -55,6 +55,12 @@ class ViTConfig:
         to_pair(self.patch_size, "patch_size")
 
 
+def _sincos_table(grid_size: tuple[int, int], embed_dim: int) -> torch.Tensor:
+    """The fixed 2-D sine–cosine E_pos with a zero row for the class token, ``(1, N + 1, D)``."""
+    table = sincos_2d_pos_embed(grid_size, embed_dim)  # (N, D)
+    return torch.cat([torch.zeros(1, embed_dim), table]).unsqueeze(0)  # (N, D) -> (1, N + 1, D)
+
+
 class VisionTransformer(nn.Module):
     r"""ViT (Sec. 3.1): patches -> $E$ -> prepend $x_\text{class}$ -> $+E_\text{pos}$ -> encoder
     -> $\mathrm{LN}(z_L^0)$ -> head.
@@ -89,11 +95,9 @@ class VisionTransformer(nn.Module):
         self.pos_embedding = None
         if config.position_embedding != "none":
             self.pos_embedding = PositionalEmbedding(N, D, num_prefix_tokens=1)
-        if config.position_embedding == "sincos":  # fixed, not trained; class-token row 0
-            table = sincos_2d_pos_embed(self.patch_embed.grid_size, D)  # (N, D)
+        if config.position_embedding == "sincos":  # fixed, not trained
             with torch.no_grad():
-                self.pos_embedding.pos_embed.zero_()
-                self.pos_embedding.pos_embed[0, 1:] = table  # (N, D) -> rows 1..N
+                self.pos_embedding.pos_embed.copy_(_sincos_table(self.patch_embed.grid_size, D))
             self.pos_embedding.pos_embed.requires_grad_(False)
         self.dropout = nn.Dropout(config.dropout)  # after adding E_pos (Appendix B.1)
         self.encoder = Encoder(config.depth, D, config.num_heads, config.mlp_dim, config.dropout)
@@ -138,19 +142,30 @@ class VisionTransformer(nn.Module):
         """
         from vit_tutorial.interpolation import resize_pos_embed
 
-        new = type(self)(replace(self.config, image_size=image_size))
+        config = replace(self.config, image_size=image_size)
+        new_grid = PatchEmbedding(config.image_size, config.patch_size).grid_size  # checks the size
         state = self.state_dict()
         if self.pos_embedding is not None:
             key = "pos_embedding.pos_embed"
-            if self.config.position_embedding == "sincos":  # a fixed table: rebuild, don't resize
-                state[key] = new.state_dict()[key]
+            if config.position_embedding == "sincos":  # a fixed table: rebuild, don't resize
+                state[key] = _sincos_table(new_grid, config.embed_dim).to(state[key])
             else:
-                state[key] = resize_pos_embed(state[key], new.patch_embed.grid_size,
-                                              self.patch_embed.grid_size, num_prefix_tokens=1,
-                                              mode=mode, align_corners=align_corners,
-                                              antialias=antialias)
-        new.load_state_dict(state)
-        return new.train(self.training)
+                state[key] = resize_pos_embed(state[key], new_grid, self.patch_embed.grid_size,
+                                              num_prefix_tokens=1, mode=mode,
+                                              align_corners=align_corners, antialias=antialias)
+        return type(self).from_state_dict(config, state).train(self.training)
+
+    @classmethod
+    def from_state_dict(cls, config: ViTConfig, state_dict: dict) -> "VisionTransformer":
+        """A model of ``config`` holding a copy of ``state_dict``'s tensors (built without
+        initialising its weights first, which for ViT-B/16 saves about a second)."""
+        with torch.device("meta"):  # shapes only: no memory, no random initialisation
+            model = cls(config)
+        state = {key: value.detach().clone() for key, value in state_dict.items()}
+        model.load_state_dict(state, assign=True)  # raises on missing, unexpected or mis-sized keys
+        if config.position_embedding == "sincos":
+            model.pos_embedding.pos_embed.requires_grad_(False)
+        return model
 
 
 # --- the paper's sizes (Table 1) ---------------------------------------------------------

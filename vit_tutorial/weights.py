@@ -120,14 +120,13 @@ def convert_state_dict(state_dict: dict, source: str) -> dict:
     return converted
 
 
-def _load(model: VisionTransformer, state: dict, source: str) -> VisionTransformer:
+def _load(config: ViTConfig, state: dict, source: str) -> VisionTransformer:
     try:
-        model.load_state_dict(state)
+        return VisionTransformer.from_state_dict(config, state)
     except RuntimeError as error:  # size mismatch, or keys of another depth
         first = str(error).splitlines()[1:3]
-        raise ValueError(f"the {source} weights don't fit a ViT of config {model.config}: "
+        raise ValueError(f"the {source} weights don't fit a ViT of config {config}: "
                          f"{' '.join(line.strip() for line in first)}") from error
-    return model
 
 
 def _unsupported(source: str, variant: str) -> ValueError:
@@ -175,7 +174,7 @@ def from_torchvision(model: nn.Module) -> VisionTransformer:
                        embed_dim=model.hidden_dim, depth=len(layers),
                        num_heads=layers[0].num_heads, mlp_dim=model.mlp_dim)
     state = convert_state_dict(model.state_dict(), "torchvision")
-    return _load(VisionTransformer(config), state, "torchvision").train(model.training)
+    return _load(config, state, "torchvision").train(model.training)
 
 
 def from_timm(model: nn.Module) -> VisionTransformer:
@@ -230,7 +229,7 @@ def from_timm(model: nn.Module) -> VisionTransformer:
                        num_heads=model.blocks[0].attn.num_heads,
                        mlp_dim=model.blocks[0].mlp.fc1.out_features)
     state = convert_state_dict(model.state_dict(), "timm")
-    return _load(VisionTransformer(config), state, "timm").train(model.training)
+    return _load(config, state, "timm").train(model.training)
 
 
 class WeightsUnavailable(RuntimeError):
