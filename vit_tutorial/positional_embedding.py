@@ -52,11 +52,14 @@ class PositionalEmbedding(nn.Module):
         - tokens ``(N + 1, D)`` -> ``(N + 1, D)`` for one image
 
     Note:
-        The table starts as normal noise with std 0.02, as in the original code. Like timm,
-        we draw it with ``nn.init.trunc_normal_(std=0.02)``; its default cut-offs
-        ``a=-2, b=2`` are *absolute* values, 100 standard deviations out, so in practice
-        this is the original plain normal. The table has a fixed length: images of another
-        size give another $N$ and need resized embeddings (lesson 06, Sec. 3.2).
+        The table starts as normal noise with std 0.02, as in the original code
+        (``nn.init.normal_``). timm draws it with ``trunc_normal_(std=0.02)``, whose default
+        cut-offs ``a=-2, b=2`` are *absolute* values, 100 standard deviations out — the same
+        distribution in practice; we keep the plain normal because its random stream is the
+        same in every PyTorch version (``trunc_normal_``'s changed between 2.11 and 2.14), so
+        a seeded model starts from the same table everywhere. The table has a fixed length:
+        images of another size give another $N$ and need resized embeddings (lesson 06,
+        Sec. 3.2).
 
     Example:
         >>> pos = PositionalEmbedding(196, 768)
@@ -73,7 +76,7 @@ class PositionalEmbedding(nn.Module):
         self.num_prefix_tokens = check_num_prefix_tokens(num_prefix_tokens)  # 1 = class token
         num_positions = self.num_prefix_tokens + self.num_patches  # N + 1
         self.pos_embed = nn.Parameter(torch.empty(1, num_positions, self.embed_dim))  # (1, N + 1, D)
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        nn.init.normal_(self.pos_embed, std=0.02)  # the original code's initialisation
 
     def _describe(self, count: int) -> str:
         """``"197 tokens = 1 class token + 196 patches"`` for a sequence length."""
