@@ -35,8 +35,9 @@ import inspect
 import math
 import numbers
 import re
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -136,6 +137,14 @@ def _fail(*lines: str):
 _MARKS = {"passed": "✓", "failed": "✗", "not implemented": "○"}
 
 
+def _set_threads(count: int) -> None:
+    """``torch.set_num_threads``, silently: PyTorch's native thread pool (not OpenMP) warns
+    when the count changes after parallel work, and a warning would break strict nbval."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.set_num_threads(count)
+
+
 def _checker(exercise: str):
     """Run a check body with forked, seeded RNG; print and return its feedback."""
 
@@ -143,13 +152,18 @@ def _checker(exercise: str):
         @functools.wraps(body)
         def check(answer):
             generator = torch.random.default_generator
-            with torch.random.fork_rng(devices=[]):
-                generator.manual_seed(0)
-                try:
-                    result = body(answer)
-                    status, lines = "passed", [result] if isinstance(result, str) else result
-                except _Stop as stop:
-                    status, lines = stop.status, stop.lines
+            threads = torch.get_num_threads()
+            _set_threads(1)  # tiny tensors: one thread is fastest, even on a busy CPU
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    generator.manual_seed(0)
+                    try:
+                        result = body(answer)
+                        status, lines = "passed", [result] if isinstance(result, str) else result
+                    except _Stop as stop:
+                        status, lines = stop.status, stop.lines
+            finally:
+                _set_threads(threads)
             head, *rest = lines
             message = "\n".join([f"{_MARKS[status]} {exercise}: {head}",
                                  *(f"  {line}" for line in rest)])
@@ -197,8 +211,15 @@ def _describe_exception(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _run(fn, *args, case: str = "", hint: str | Callable[[BaseException], str | None] | None = None):
-    """Call the learner's ``fn``; turn NotImplementedError and other errors into feedback."""
+def _run(fn, *args, case: str = "",
+         hint: str | Callable[[BaseException], str | None] | None = None,
+         fallback: str | None = None):
+    """Call the learner's ``fn``; turn NotImplementedError and other errors into feedback.
+
+    On an exception the feedback names it in one line, then adds what its message usually
+    means, ``hint`` (a text, or a function of the exception that may return ``None``) and,
+    only if neither says anything, ``fallback``.
+    """
     if not callable(fn):
         _fail(f"expected your function, got {_type_name(fn)}; pass the function itself, "
               f"without calling it (no parentheses)")
@@ -210,13 +231,10 @@ def _run(fn, *args, case: str = "", hint: str | Callable[[BaseException], str | 
         raise _Stop("not implemented", [NOT_IMPLEMENTED]) from None
     except Exception as error:  # a learner's bug: report it in one line, with a hint
         lines = [f"{case}your function raised {_describe_exception(error)}"]
-        specific = next((h for text, h in _EXCEPTION_HINTS if text in str(error)), None)
-        contextual = hint(error) if callable(hint) else hint
-        for text in (specific, contextual):
-            if text:
-                lines.append(f"hint: {text}")
-        if not specific and not contextual:
-            lines.append(f"hint: {_DEFAULT_HINT}")
+        usual = next((h for text, h in _EXCEPTION_HINTS if text in str(error)), None)
+        specific = hint(error) if callable(hint) else hint
+        hints = [h for h in (usual, specific) if h] or [fallback or _DEFAULT_HINT]
+        lines += [f"hint: {h}" for h in hints]
         raise _Stop("failed", lines) from None
 
 
@@ -332,7 +350,8 @@ def _template(questions: list[_Question]) -> list[str]:
 def _check_answers(answers: object, questions: list[_Question]) -> list[str]:
     if callable(answers) and not isinstance(answers, dict):
         try:
-            answers = _run(answers, hint="your function should just return the dict of answers")
+            answers = _run(answers, fallback="your function should just return the dict of "
+                                             "answers")
         except _Stop as stop:
             if stop.status == "not implemented":
                 stop.lines += _template(questions)
@@ -441,10 +460,10 @@ def check_num_patches_answers(answers) -> str:
     return _check_answers(answers, _num_patches_questions())
 
 
-_PPC = ("right values, wrong order inside each patch vector: yours is ordered (P, P, C), "
-        "channels last; this course uses (C, P, P) — all of channel 0 row by row, then "
-        "channel 1, … — the order of Conv2d.weight.reshape(D, -1). Move C in front of the two "
-        "pixel axes before the last reshape: (B, H/P, W/P, C, P, P)")
+_PPC = ("right values, wrong order inside each patch vector: your patch vectors are ordered "
+        "(P, P, C), channels last; this course uses (C, P, P) — all of channel 0 row by row, "
+        "then channel 1, … — the order of Conv2d.weight.reshape(D, -1). Move C in front of "
+        "the two pixel axes before the last reshape: (B, H/P, W/P, C, P, P)")
 _GRID_T = ("right patches, wrong order: yours are numbered column by column (a transposed "
            "patch grid). Number them row-major, left to right, then top to bottom: the grid "
            "axes must come as (H/P, W/P), not (W/P, H/P)")
@@ -457,6 +476,10 @@ _RESHAPE_ONLY = ("a reshape alone doesn't cut patches: it chops the image's memo
 _C_NOT_MOVED = ("the channel axis is still in front of the grid: flattening "
                 "(B, C, H/P, W/P, P, P) mixes pieces of several patches into one vector. "
                 "Move C next to the pixels, (B, H/P, W/P, C, P, P), before flattening")
+
+
+_SQUARE_ONLY = ("it is right on square images: check that the rows use H and the columns W "
+                "(H // P and W // P), not one side twice")
 
 
 def _patch_variants(x: torch.Tensor, P: int) -> list:
@@ -506,10 +529,13 @@ def check_image_to_patches(fn) -> str:
     square_ok = batch_ok = False
     for what, x, P in cases:
         single = x.ndim == 3
+        non_square = x.shape[-2] != x.shape[-1]
         hint = None
         if single and batch_ok:
             hint = ("it works on batches (B, C, H, W); for a single image (C, H, W) add a batch "
                     "axis with images.unsqueeze(0) and drop it at the end")
+        elif non_square and square_ok:
+            hint = _SQUARE_ONLY
         got = _run(fn, x.clone(), P, case=f"on {what}: ", hint=hint)
         expected = image_to_patches(x, P)
         batch = x.unsqueeze(0) if single else x  # (C, H, W) -> (1, C, H, W)
@@ -521,11 +547,10 @@ def check_image_to_patches(fn) -> str:
         problem = _tensor_problem(got, expected, variants)
         if problem:
             lines = [f"on {what}: {problem[0]}", *problem[1:]]
-            if x.shape[-2] != x.shape[-1] and square_ok:
-                lines.append("(right on square images: check that the rows use H and the "
-                             "columns W, e.g. H // P and W // P, not one side twice)")
+            if non_square and square_ok:
+                lines.append(f"hint: {_SQUARE_ONLY}")
             _fail(*lines)
-        square_ok = square_ok or x.shape[-2] == x.shape[-1]
+        square_ok = square_ok or not non_square
         batch_ok = batch_ok or not single
     return (f"correct on {len(cases)} cases — square and non-square images, batches and a "
             f"single image; (C, P, P) patch vectors, numbered row-major.")
@@ -541,10 +566,9 @@ def _patch_embedding_questions() -> list[_Question]:
     e_l32 = linear_l32[::-1]  # the paper's E is the transpose of nn.Linear's weight
     conv_l32 = tuple(l32.proj.weight.shape)
     e_params = _params(b16)
-    images = torch.zeros(1, 3, 224, 224, device="meta")
-    conv_out = tuple(b16.proj(images).shape)
-    tokens = tuple(b16(images).shape)
-    B, D, gh, gw = conv_out
+    B, D, (gh, gw) = 1, b16.embed_dim, b16.grid_size
+    conv_out = (B, D, gh, gw)  # proj(x): one D-vector per patch position, channels first
+    tokens = (B, b16.num_patches, D)  # after flatten(2).transpose(1, 2)
     return [
         _Question("E_shape_L32", "the shape of E in the paper's notation, (P²·C) × D, ViT-L/32",
                   e_l32, ((linear_l32, "that is nn.Linear's weight, which stores E transposed; "
@@ -630,7 +654,7 @@ def check_linear_from_conv(fn) -> str:
         D = weight.shape[0]
         K = weight[0].numel()  # C·P·P
         got = _run(fn, conv, case=f"on {what}: ",
-                   hint="build a LinearPatchEmbedding with the conv's sizes and copy the "
+                   fallback="build a LinearPatchEmbedding with the conv's sizes and copy the "
                         "weights into its proj")
         if not (torch.equal(conv.proj.weight.detach(), weight)
                 and torch.equal(conv.proj.bias.detach(), bias)):
@@ -679,8 +703,8 @@ def check_linear_from_conv(fn) -> str:
 def _class_token_questions() -> list[_Question]:
     config = CONFIGS["vit_b_16"]
     D, N = config.embed_dim, num_patches(config.image_size, config.patch_size)
-    token = _on_meta(lambda: ClassToken(D))
-    z0 = tuple(prepend_class_token(torch.zeros(8, N, D, device="meta"), token.cls_token).shape)
+    token = ClassToken(D)
+    z0 = tuple(prepend_class_token(torch.zeros(8, N, D), token.cls_token).shape)
     marked = prepend_class_token(torch.zeros(1, 3, 1), torch.ones(1, 1, 1))  # (1, 4, 1)
     position = int(marked[0, :, 0].argmax())
     y = (8, D)  # Eq. 4: y = LN(z_L^0), one D-vector per image
@@ -739,9 +763,9 @@ def check_prepend_class_token(fn) -> str:
         cls_token = nn.Parameter(-_arange(1, 1, D) - 1)  # negative, distinct
         hint = None
         if B > 1 and one_ok:
-            hint = (f"it works for one image but not for a batch: the class token is (1, 1, D) "
-                    f"and must be expanded to (B, 1, D) — cls_token.expand(B, -1, -1) — "
-                    f"before torch.cat")
+            hint = ("it works for one image but not for a batch: the class token is (1, 1, D) "
+                    "and must be expanded to (B, 1, D) — cls_token.expand(B, -1, -1) — "
+                    "before torch.cat")
         got = _run(fn, tokens.clone(), cls_token, case=f"on {what}: ", hint=hint)
         cls = cls_token.detach().expand(B, -1, -1)  # (1, 1, D) -> (B, 1, D)
         expected = prepend_class_token(tokens, cls_token.detach())
@@ -781,12 +805,12 @@ def check_prepend_class_token(fn) -> str:
 def _pos_embed_questions() -> list[_Question]:
     config = CONFIGS["vit_b_16"]
     D, N = config.embed_dim, num_patches(config.image_size, config.patch_size)
-    b16 = _on_meta(lambda: PositionalEmbedding(N, D))
+    b16 = PositionalEmbedding(N, D)
     table = tuple(b16.pos_embed.shape)  # (1, N + 1, D)
     large = CONFIGS["vit_l_32"]
     n_l32 = num_patches(384, large.patch_size)
-    l32 = _on_meta(lambda: PositionalEmbedding(n_l32, large.embed_dim))
-    no_cls = _on_meta(lambda: PositionalEmbedding(N, D, num_prefix_tokens=0)).pos_embed.shape[1]
+    l32 = PositionalEmbedding(n_l32, large.embed_dim)
+    no_cls = PositionalEmbedding(N, D, num_prefix_tokens=0).pos_embed.shape[1]
     forgot = "E_pos has a row for the class token too: N + 1 rows"
     return [
         _Question("pos_embed_shape_B16", "shape of E_pos as the paper writes it, (N + 1) × D, "
@@ -992,9 +1016,9 @@ def check_similarity_answers(answers) -> str:
 
 @_checker("position_similarity")
 def check_position_similarity(fn) -> str:
-    """Lesson 05, implement it: ``fn(pos_embed, grid_size) -> sim``.
+    r"""Lesson 05, implement it: ``fn(pos_embed, grid_size) -> sim``.
 
-    ``pos_embed`` is $E_\\text{pos}$, ``(1, 1 + N, D)`` with the class token's row first;
+    ``pos_embed`` is $E_\text{pos}$, ``(1, 1 + N, D)`` with the class token's row first;
     ``grid_size`` is ``(H/P, W/P)``. Return the ``(H/P, W/P, H/P, W/P)`` table of cosine
     similarities between the patches' embeddings (the class token left out). Like
     :func:`vit_tutorial.similarity.position_similarity`.
@@ -1159,10 +1183,13 @@ def check_interpolation_answers(answers) -> str:
 
 
 def _resize_variant(pos_embed, old, new, *, fold=None, size=None, mode="bicubic",
-                    align_corners=False, antialias=False, bad_fold=False, bad_unfold=False):
+                    align_corners=False, antialias=False, bad_fold=False, bad_unfold=False,
+                    grid_rows="last"):
     """One (possibly mistaken) way to resize E_pos, for the diagnoses."""
     D = pos_embed.shape[-1]
     cls, grid = pos_embed[:, :1], pos_embed[:, 1:]  # (1, 1, D), (1, N, D)
+    if grid_rows == "first":  # the class token's row taken as the grid's first patch
+        grid = pos_embed[:, :-1]
     fh, fw = fold or old
     nh, nw = size or new
     if bad_fold:
@@ -1195,9 +1222,15 @@ def check_resize_pos_embed(fn) -> str:
         what = f"a {gh}×{gw} grid resized to {nh}×{nw}" + (
             " (non-square)" if (gh, nh) != (gw, nw) else "")
         pos_embed = torch.randn(1, 1 + gh * gw, D)
+        whole = f"input of size {(1 + gh * gw) * D}"  # the class token's row folded in too
         got = _run(fn, pos_embed.clone(), new, old, case=f"on {what}: ",
-                   hint="split off the class token (pos_embed[:, :1]) and fold the N grid rows "
-                        "into (1, D, H/P, W/P) before F.interpolate")
+                   hint=lambda error, whole=whole: (
+                       "(1 + N)·D values: the class token's row is still in the table you fold; "
+                       "keep the class token out of the interpolation — split it off "
+                       "(pos_embed[:, :1]) and fold only the N grid rows"
+                       if whole in str(error) else None),
+                   fallback="split off the class token (pos_embed[:, :1]) and fold the N grid "
+                            "rows into (1, D, H/P, W/P) before F.interpolate")
         expected = resize_pos_embed(pos_embed, new, old)
         cls = pos_embed[:, :1]
         resized = expected[:, 1:]  # (1, N', D)
@@ -1218,6 +1251,9 @@ def check_resize_pos_embed(fn) -> str:
             ((1, nh * nw, D), "the class token's row is missing: put it back in front"),
             (torch.cat([resized, cls], dim=1),
              "the class token's row is at the end; put it back in front, at position 0"),
+            (_resize_variant(pos_embed, old, new, grid_rows="first"),
+             "your grid starts at row 0, the class token's, and misses the last patch: keep "
+             "the class token out of the interpolation — the grid rows are pos_embed[:, 1:]"),
             (_resize_variant(pos_embed, old, new, fold=(gw, gh)),
              f"the old grid was folded as (W/P, H/P): rows and columns swapped. The N rows are "
              f"the patches in row-major order, so fold them into (1, D, H/P, W/P) = "
@@ -1264,11 +1300,19 @@ def check_resize_pos_embed(fn) -> str:
 # --- lesson 07: the whole Vision Transformer ----------------------------------------------
 
 
+def _vit_and_params(config) -> tuple[VisionTransformer, int]:
+    """A ViT without E_pos, built on the meta device (no memory, no initialisation), and the
+    parameter count of the whole model: that one plus a real E_pos. (Drawing E_pos's random
+    start on the meta device would first load PyTorch's meta kernels: a second, once.)"""
+    bare = _on_meta(lambda: VisionTransformer(replace(config, position_embedding="none")))
+    pos_embed = PositionalEmbedding(bare.patch_embed.num_patches, config.embed_dim)
+    return bare, _params(bare) + _params(pos_embed)
+
+
 def _vit_questions() -> list[_Question]:
     base, large, huge = CONFIGS["vit_b_16"], CONFIGS["vit_l_16"], CONFIGS["vit_h_14"]
-    vit_b = _on_meta(lambda: VisionTransformer(base))
-    params_b = _params(vit_b)
-    params_l = _params(_on_meta(lambda: VisionTransformer(large)))
+    vit_b, params_b = _vit_and_params(base)
+    params_l = _vit_and_params(large)[1]
     head = _params(vit_b.head)
     block = vit_b.encoder.blocks[0]
     mlp = _params(block.mlp)
@@ -1330,12 +1374,12 @@ def _refuse_whole_block(*args, **kwargs):
 
 @_checker("encoder_block")
 def check_encoder_block(fn) -> str:
-    """Lesson 07, implement it: ``fn(block, z) -> z``, one pre-norm encoder block (Eq. 2–3).
+    r"""Lesson 07, implement it: ``fn(block, z) -> z``, one pre-norm encoder block (Eq. 2–3).
 
     ``block`` is an :class:`~vit_tutorial.encoder.EncoderBlock` (in eval mode); use its parts
     ``block.norm1``, ``block.attn``, ``block.norm2`` and ``block.mlp`` — not ``block(z)`` —
-    to compute $z' = \\mathrm{MSA}(\\mathrm{LN}(z)) + z$ and
-    $\\mathrm{MLP}(\\mathrm{LN}(z')) + z'$ for ``z`` of shape ``(B, T, D)``.
+    to compute $z' = \mathrm{MSA}(\mathrm{LN}(z)) + z$ and
+    $\mathrm{MLP}(\mathrm{LN}(z')) + z'$ for ``z`` of shape ``(B, T, D)``.
     """
     for B, T in ((2, 5), (1, 7)):
         what = f"z of shape (B, T, D) = ({B}, {T}, 8)"

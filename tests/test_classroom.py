@@ -1,0 +1,211 @@
+"""Student notebooks generated from the lessons: solutions out, stubs in, the rest intact.
+
+A tiny lesson is built in a temporary folder — a solution cell with nbgrader's markers and
+its checker call, an answers function, a Markdown answer, ordinary cells with outputs — and
+its student version is checked cell by cell, then run end to end in a kernel.
+"""
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from vit_tutorial import classroom
+
+SOLUTION = """\
+    single = images.ndim == 3
+    batch = images.unsqueeze(0) if single else images
+    B, C, H, W = batch.shape
+    P = patch_size
+    grid = batch.reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 1, 3, 5)
+    patches = grid.reshape(B, (H // P) * (W // P), C * P * P)
+    return patches[0] if single else patches
+"""
+ANSWERS = """\
+    return {"N_B16_224": 196, "tokens_B16_224": 197, "N_L32_384": 144, "tokens_L32_384": 145,
+            "N_B16_224x320": 280, "values_per_patch_H14": 588}
+"""
+WRITTEN_ANSWER = "Because Conv2d.weight.reshape(D, -1) flattens each filter channel by channel."
+
+
+def stream(text):
+    return new_output("stream", name="stdout", text=text)
+
+
+def lesson() -> nbformat.NotebookNode:
+    """A small teacher's notebook in the lessons' conventions."""
+    cells = [
+        new_markdown_cell("# 01 · Patches, in miniature"),
+        new_code_cell("import torch\n\nprint(torch.ones(2, 3).shape)", execution_count=1,
+                      outputs=[stream("torch.Size([2, 3])\n")]),
+        new_markdown_cell("## Exercise 1 · implement `image_to_patches`"),
+        new_code_cell(  # tagged exercise cell: solution and checker call together
+            "from vit_tutorial.exercises import check_image_to_patches\n\n\n"
+            "def my_image_to_patches(images, patch_size):\n"
+            "    ### BEGIN SOLUTION\n" + SOLUTION + "    ### END SOLUTION\n\n\n"
+            "check_image_to_patches(my_image_to_patches)",
+            metadata={"tags": ["exercise"]}, execution_count=2,
+            outputs=[stream("✓ image_to_patches: correct on 4 cases\n"),
+                     stream("debug: " + SOLUTION.splitlines()[4].strip() + "\n")]),
+        new_markdown_cell(  # markers in HTML comments: invisible in the rendered lesson
+            "**Why (C, P, P)?**\n\n<!-- ### BEGIN SOLUTION -->\n" + WRITTEN_ANSWER +
+            "\n<!-- ### END SOLUTION -->"),
+        new_code_cell(  # untagged, but it holds a solution: an exercise cell all the same
+            "def num_patches_answers():\n    ### BEGIN SOLUTION\n" + ANSWERS +
+            "    ### END SOLUTION", execution_count=3,
+            outputs=[stream("answers ready\n")]),
+        new_code_cell(  # untagged, but it calls a checker: an exercise cell all the same
+            "from vit_tutorial.exercises import check_num_patches_answers\n\n"
+            "check_num_patches_answers(num_patches_answers)", execution_count=4,
+            outputs=[stream("✓ num_patches answers: all 6 answers are correct.\n")]),
+        new_code_cell("print(1 + 1)\n6 * 7", execution_count=5,
+                      outputs=[stream("2\n"), new_output("execute_result", execution_count=5,
+                                                         data={"text/plain": "42"})]),
+    ]
+    return new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}})
+
+
+@pytest.fixture
+def lessons(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(lesson(), folder / "01_patches.ipynb")
+    return folder
+
+
+def everything(nb) -> str:
+    """All text of a notebook, sources and outputs."""
+    return json.dumps(nb, ensure_ascii=False)
+
+
+def test_student_version_has_stubs_no_solutions_and_keeps_the_rest(lessons, tmp_path):
+    teacher = nbformat.read(lessons / "01_patches.ipynb", as_version=4)
+    written = classroom.write_student_notebooks(lessons, tmp_path / "student", log=None)
+    assert written == [tmp_path / "student" / "01_patches.ipynb"]
+    student = nbformat.read(written[0], as_version=4)
+    assert len(student.cells) == len(teacher.cells)
+
+    # solutions replaced by nbgrader's stubs, indented to stay inside the function
+    assert "def my_image_to_patches(images, patch_size):\n    # YOUR CODE HERE\n" \
+           "    raise NotImplementedError()\n" in student.cells[3].source
+    assert "    raise NotImplementedError()" in student.cells[5].source
+    assert "YOUR ANSWER HERE" in student.cells[4].source
+    assert student.cells[4].source.startswith("**Why (C, P, P)?**")
+
+    # no solution text anywhere, sources or outputs
+    text = everything(student)
+    for line in [*SOLUTION.splitlines(), *ANSWERS.splitlines(), WRITTEN_ANSWER]:
+        assert line.strip() not in text
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    assert classroom.leftover_solutions(teacher, student) == []
+
+    # the exercise cells' outputs are cleared, the checker calls are kept
+    for index in (3, 5, 6):
+        assert student.cells[index].outputs == []
+        assert student.cells[index].execution_count is None
+    assert student.cells[6].source == teacher.cells[6].source
+
+    # everything else is intact
+    for index in (0, 1, 2, 7):
+        assert student.cells[index] == teacher.cells[index]
+    assert student.metadata == teacher.metadata
+
+
+def test_the_lessons_themselves_are_not_changed(lessons, tmp_path):
+    before = (lessons / "01_patches.ipynb").read_bytes()
+    classroom.write_student_notebooks(lessons, tmp_path / "student", log=None)
+    assert (lessons / "01_patches.ipynb").read_bytes() == before
+
+
+@pytest.mark.parametrize("dest", [".", "student"])
+def test_refuses_to_write_into_the_lessons_folder(lessons, dest):
+    with pytest.raises(classroom.ClassroomError, match="refusing to write the student "
+                                                       "notebooks into the lessons' own folder"):
+        classroom.write_student_notebooks(lessons, lessons / dest, log=None)
+    assert sorted(p.name for p in lessons.iterdir()) == ["01_patches.ipynb"]
+
+
+def test_refuses_to_overwrite_unless_forced(lessons, tmp_path):
+    dest = tmp_path / "student"
+    dest.mkdir()
+    (dest / "01_patches.ipynb").write_text("my own work", encoding="utf-8")
+    with pytest.raises(classroom.ClassroomError, match=r"exist already .*\(01_patches.ipynb\); "
+                                                       r"pass --force to overwrite them"):
+        classroom.write_student_notebooks(lessons, dest, log=None)
+    assert (dest / "01_patches.ipynb").read_text(encoding="utf-8") == "my own work"
+    classroom.write_student_notebooks(lessons, dest, force=True, log=None)
+    assert "YOUR CODE HERE" in (dest / "01_patches.ipynb").read_text(encoding="utf-8")
+
+
+def test_unpaired_markers_are_reported_with_their_cell(lessons, tmp_path):
+    nb = lesson()
+    nb.cells[5].source = nb.cells[5].source.replace("    ### END SOLUTION", "")
+    nbformat.write(nb, lessons / "01_patches.ipynb")
+    with pytest.raises(classroom.ClassroomError,
+                       match=r"01_patches.ipynb, cell 5: .*without a '### END SOLUTION'"):
+        classroom.write_student_notebooks(lessons, tmp_path / "student", log=None)
+    assert not (tmp_path / "student").exists()
+
+
+def test_refuses_to_write_when_solution_text_would_remain(lessons, tmp_path):
+    nb = lesson()
+    leak = SOLUTION.splitlines()[4].strip()
+    nb.cells[7].outputs.append(stream(f"{leak}\n"))  # an ordinary cell that shows a solution
+    nbformat.write(nb, lessons / "01_patches.ipynb")
+    with pytest.raises(classroom.ClassroomError, match="solution text would remain"):
+        classroom.write_student_notebooks(lessons, tmp_path / "student", log=None)
+
+
+def test_top_level_solution_regions_are_warned_about(lessons, tmp_path):
+    nb = lesson()
+    nb.cells.append(new_code_cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"))
+    nbformat.write(nb, lessons / "01_patches.ipynb")
+    lines = []
+    classroom.write_student_notebooks(lessons, tmp_path / "student", log=lines.append)
+    assert any("cell 8: a solution region at the top level" in line for line in lines)
+
+
+def test_command_line(lessons, tmp_path, capsys):
+    dest = tmp_path / "build" / "student"
+    assert classroom.main(["student", str(lessons), str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert ("01_patches.ipynb: 3 solution(s) cleared, outputs of 3 exercise code cell(s) "
+            "cleared") in out
+    assert "wrote 1 student notebook(s)" in out
+    assert classroom.main(["check", str(lessons), str(dest)]) == 0
+
+    assert classroom.main(["student", str(lessons), str(dest)]) == 1  # exists already
+    assert "pass --force" in capsys.readouterr().err
+    assert classroom.main(["student", str(lessons), str(dest), "--force"]) == 0
+
+    student = nbformat.read(dest / "01_patches.ipynb", as_version=4)
+    student.cells[3].outputs = [stream("✓ image_to_patches: correct\n")]
+    student.cells[1].source += "\n" + SOLUTION.splitlines()[4]
+    nbformat.write(student, dest / "01_patches.ipynb")
+    capsys.readouterr()
+    assert classroom.main(["check", str(lessons), str(dest)]) == 1
+    err = capsys.readouterr().err
+    assert "cell 1 (source): solution line" in err
+    assert "cell 3: an exercise cell still has stored outputs" in err
+
+
+def test_student_notebook_runs_end_to_end_and_says_not_implemented(lessons, tmp_path):
+    from nbclient import NotebookClient
+
+    path = classroom.write_student_notebooks(lessons, tmp_path / "student", log=None)[0]
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=180, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [[o for o in cell.get("outputs", [])] for cell in nb.cells]
+    assert not any(o.output_type == "error" for cell in outputs for o in cell)
+    image_to_patches = "".join(o.text for o in outputs[3])
+    answers = "".join(o.text for o in outputs[6])
+    assert image_to_patches.startswith("○ image_to_patches: not implemented yet — replace the "
+                                       "`raise NotImplementedError` with your code")
+    assert answers.startswith("○ num_patches answers: not implemented yet")
+    assert '"N_B16_224": ...,' in answers  # the keys to fill in
+    for index in (3, 6):  # the CheckResult shows no Out[…] of its own
+        assert [o.output_type for o in outputs[index]] == ["stream"]
+    assert "".join(o.text for o in outputs[7] if o.output_type == "stream") == "2\n"
