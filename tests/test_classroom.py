@@ -6,6 +6,7 @@ its student version is checked cell by cell, then run end to end in a kernel.
 """
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -209,3 +210,45 @@ def test_student_notebook_runs_end_to_end_and_says_not_implemented(lessons, tmp_
     for index in (3, 6):  # the CheckResult shows no Out[…] of its own
         assert [o.output_type for o in outputs[index]] == ["stream"]
     assert "".join(o.text for o in outputs[7] if o.output_type == "stream") == "2\n"
+
+
+# --- the real lessons ---------------------------------------------------------------------
+
+LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def test_every_lesson_has_at_least_two_checked_exercises():
+    from vit_tutorial.exercises import CHECKERS
+
+    for path in sorted(LESSONS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        exercise_cells = [c for c in nb.cells if classroom.is_exercise_cell(c)
+                          and "### BEGIN SOLUTION" in "".join(c.source)]
+        assert len(exercise_cells) >= 2, f"{path.name}: {len(exercise_cells)} exercises"
+        called = {name for name in CHECKERS[path.stem] if any(f"{name}(" in c.source for c in nb.cells)}
+        assert called == set(CHECKERS[path.stem]), f"{path.name}: checkers not used: " \
+            f"{set(CHECKERS[path.stem]) - called}"
+        for cell in exercise_cells:  # the teacher's edition runs every checker successfully
+            text = "".join(o.get("text", "") for o in cell.outputs)
+            assert text.startswith("✓"), f"{path.name}: {text[:80]!r}"
+
+
+def test_student_set_from_the_lessons_generates_and_runs(tmp_path):
+    """The whole student set: no solution left anywhere, and every notebook runs end to end
+    with each exercise reporting "not implemented yet"."""
+    from nbclient import NotebookClient
+
+    paths = classroom.write_student_notebooks(LESSONS, tmp_path / "student", log=None)
+    assert len(paths) == len(list(LESSONS.glob("*.ipynb")))
+    assert classroom.check_student_notebooks(LESSONS, tmp_path / "student") == []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(LESSONS)}}).execute()
+        errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+        assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
+        stubs = [c for c in nb.cells if "raise NotImplementedError" in c.source]
+        assert len(stubs) >= 2, path.name
+        for cell in stubs:
+            text = "".join(o.get("text", "") for o in cell.outputs)
+            assert "not implemented yet" in text, f"{path.name}: {text[:120]!r}"
