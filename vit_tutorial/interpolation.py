@@ -225,14 +225,15 @@ def resize_pos_embed(
     D = x.shape[-1]
     prefix, grid = x[:, :k], x[:, k:]  # (1, prefix + N, D) -> (1, prefix, D), (1, N, D)
     work_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    grid = grid.to(work_dtype).transpose(1, 2)  # (1, N, D) -> (1, D, N)
-    grid = grid.reshape(1, D, gh, gw)  # (1, D, N) -> (1, D, H/P, W/P), row-major
+    grid = grid.to(work_dtype).reshape(1, gh, gw, D)  # (1, N, D) -> (1, H/P, W/P, D), row-major
+    grid = grid.permute(0, 3, 1, 2)  # -> (1, D, H/P, W/P): D images (a view, channels last)
     grid = F.interpolate(
         grid, size=(nh, nw), mode=mode,
         align_corners=align_corners if mode in _SMOOTH_MODES else None,
         antialias=antialias,
     )  # (1, D, H/P, W/P) -> (1, D, H'/P, W'/P)
-    grid = grid.flatten(2).transpose(1, 2).to(x.dtype)  # (1, D, H'/P, W'/P) -> (1, D, N') -> (1, N', D)
+    grid = grid.permute(0, 2, 3, 1).reshape(1, nh * nw, D)  # -> (1, H'/P, W'/P, D) -> (1, N', D)
+    grid = grid.to(x.dtype)
     out = torch.cat([prefix, grid], dim=1)  # (1, prefix, D) + (1, N', D) -> (1, prefix + N', D)
     return out[0] if single else out  # (1, prefix + N', D) -> (prefix + N', D) when unbatched
 
