@@ -204,11 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vit_tutorial.benchmark",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30, help="timed calls per contender")
-    parser.add_argument("--only", choices=sorted(CASES), nargs="*", help="run only these cases")
+    parser.add_argument("--only", choices=sorted([*CASES, "explorers"]), nargs="*",
+                        help="run only these cases")
     args = parser.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of "
           f"{args.rounds} interleaved calls")
-    for case in [case for key in args.only or CASES for case in CASES[key]()]:
+    keys = args.only or [*CASES, "explorers"]
+    for case in [case for key in keys if key in CASES for case in CASES[key]()]:
         medians = time_case(case, rounds=args.rounds)
         best_name = min(case.references, key=medians.get)
         print(f"\n{case.name}")
@@ -216,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<12} {seconds * 1e3:9.2f} ms")
         print(f"  ratio ours / {best_name} (the faster reference): "
               f"{medians['ours'] / medians[best_name]:.3f}")
+    if "explorers" in keys:
+        from vit_tutorial.explorers import explorer_timings
+
+        targets = {"patch: new P": 200, "similarity: new patch": 500}
+        print("\nexplorer redraws (median ms; the widget adds a few ms for the PNG transfer)")
+        for name, ms in explorer_timings().items():
+            target = f"  (target < {targets[name]} ms)" if name in targets else ""
+            print(f"  {name:<48} {ms:8.1f} ms{target}")
     return 0
 
 
