@@ -167,3 +167,10 @@ def test_plot_patch_vector():
     with pytest.raises(TypeError, match=r"index must be an int, got 1\.0"):
         plot_patch_vector(image, 16, 1.0)
     plt.close("all")
+
+
+def test_numpy_integers_are_accepted_as_sizes():
+    import numpy as np
+
+    assert num_patches(np.int64(224), np.int32(16)) == 196
+    assert image_to_patches(torch.zeros(3, 32, 32), (np.int64(16), 16)).shape == (4, 768)

@@ -7,6 +7,7 @@ how to fix it. The helpers here keep those messages consistent.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -17,15 +18,16 @@ __all__ = ["to_pair", "check_tensor", "check_positive_int", "check_divisible",
 
 def check_positive_int(value: object, name: str) -> int:
     """Return ``value`` if it is a positive ``int``; otherwise raise a teaching error."""
-    # bool is a subclass of int, but `patch_size=True` is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, int):
+    # bool is a subclass of int, but `patch_size=True` is always a mistake. NumPy integers
+    # (numbers.Integral) are welcome and become plain ints.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
             f"{name} must be a positive int, got {value!r} of type {type(value).__name__}; "
             f"pass a whole number such as 16"
         )
     if value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value}; pass a whole number such as 16")
-    return value
+    return int(value)
 
 
 def to_pair(value: object, name: str) -> tuple[int, int]:
@@ -45,12 +47,12 @@ def to_pair(value: object, name: str) -> tuple[int, int]:
             )
         return (check_positive_int(value[0], f"{name}[0] (height)"),
                 check_positive_int(value[1], f"{name}[1] (width)"))
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
             f"{name} must be an int or an (h, w) pair of ints, got {value!r} of type "
             f"{type(value).__name__}; pass e.g. {name}=16 or {name}=(16, 16)"
         )
-    check_positive_int(value, name)
+    value = check_positive_int(value, name)
     return (value, value)
 
 
