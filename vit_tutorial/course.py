@@ -50,8 +50,8 @@ LESSONS = (
            "why E_pos exists (shuffle the patches: without it nothing changes); learned 1-D vs "
            "2-D sine–cosine; Table 8's ablation measured in miniature", 20),
     Lesson("05_position_similarity", "What the position embeddings learn",
-           "Figure 7 (centre) reproduced on a ViT trained on real digits: locality and "
-           "row/column structure, as a picture and a score", 15),
+           "Figure 7 (centre) reproduced on a ViT trained on real digits: neighbouring "
+           "patches get similar embeddings, shown as a picture and a score", 15),
     Lesson("06_interpolation", "Interpolating position embeddings",
            "Sec. 3.2: resize E_pos for a new resolution (7×7 → 14×14, 197 → 577 tokens); why "
            "torchvision, timm and the original code disagree; the measured payoff", 20),
