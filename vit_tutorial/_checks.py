@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 
 __all__ = ["to_pair", "check_tensor", "check_positive_int", "check_divisible",
-           "check_num_prefix_tokens"]
+           "check_num_prefix_tokens", "check_heads"]
 
 
 def check_positive_int(value: object, name: str) -> int:
@@ -88,9 +88,21 @@ def check_num_prefix_tokens(value: object) -> int:
     """Return ``value`` if it is an ``int`` >= 0: the tokens in front of the patch grid
     (1 for the class token, 0 for none); otherwise raise a teaching error."""
     hint = "pass 1 for a ViT with a class token (the paper) or 0 for patches only"
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"num_prefix_tokens must be an int >= 0, got {value!r} of type "
                         f"{type(value).__name__}; {hint}")
     if value < 0:
         raise ValueError(f"num_prefix_tokens must be an int >= 0, got {value}; {hint}")
-    return value
+    return int(value)
+
+
+def check_heads(embed_dim: object, num_heads: object) -> tuple[int, int]:
+    """Return ``(D, h)`` if ``num_heads`` divides ``embed_dim``: each head gets ``D / h``
+    dimensions; otherwise raise a teaching error that lists the head counts that fit."""
+    D = check_positive_int(embed_dim, "embed_dim")
+    h = check_positive_int(num_heads, "num_heads")
+    if D % h != 0:
+        divisors = [k for k in range(1, min(D, 32) + 1) if D % k == 0]
+        raise ValueError(f"embed_dim {D} is not divisible by num_heads {h}; each head gets "
+                         f"D / num_heads dimensions, so pick num_heads from {divisors}")
+    return D, h

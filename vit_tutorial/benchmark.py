@@ -94,7 +94,7 @@ def embedding_case(batch_size: int = 32) -> Case:
     ``_pos_embed``), same weights."""
     from timm.models.vision_transformer import VisionTransformer as TimmViT
 
-    from vit_tutorial.model import ViTConfig, VisionTransformer
+    from vit_tutorial.model import VisionTransformer, ViTConfig
 
     torch.manual_seed(0)
     ours_model = VisionTransformer(ViTConfig(depth=1)).eval()  # only the input pipeline runs
@@ -102,7 +102,7 @@ def embedding_case(batch_size: int = 32) -> Case:
     with torch.no_grad():
         reference.patch_embed.proj.load_state_dict(ours_model.patch_embed.proj.state_dict())
         reference.cls_token.copy_(ours_model.class_token.cls_token)
-        reference.pos_embed.copy_(ours_model.pos_embedding.pos_embed)
+        reference.pos_embed.copy_(ours_model.positional_embedding.pos_embed)
     x = torch.randn(batch_size, 3, 224, 224)
 
     def ours():
@@ -203,14 +203,15 @@ CASES = {"input": lambda: [input_pipeline_case()], "embedding": lambda: [embeddi
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vit_tutorial.benchmark",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=30, help="timed calls per contender")
-    parser.add_argument("--only", choices=sorted([*CASES, "explorers"]), nargs="*",
-                        help="run only these cases")
+    parser.add_argument("--rounds", type=int, default=30,
+                        help="timed calls per contender (at least 1)")
+    parser.add_argument("--only", choices=sorted(CASES), nargs="*", help="run only these cases")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of "
           f"{args.rounds} interleaved calls")
-    keys = args.only or [*CASES, "explorers"]
-    for case in [case for key in keys if key in CASES for case in CASES[key]()]:
+    for case in [case for key in args.only or CASES for case in CASES[key]()]:
         medians = time_case(case, rounds=args.rounds)
         best_name = min(case.references, key=medians.get)
         print(f"\n{case.name}")
@@ -218,14 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<12} {seconds * 1e3:9.2f} ms")
         print(f"  ratio ours / {best_name} (the faster reference): "
               f"{medians['ours'] / medians[best_name]:.3f}")
-    if "explorers" in keys:
-        from vit_tutorial.explorers import explorer_timings
-
-        targets = {"patch: new P": 200, "similarity: new patch": 500}
-        print("\nexplorer redraws (median ms; the widget adds a few ms for the PNG transfer)")
-        for name, ms in explorer_timings().items():
-            target = f"  (target < {targets[name]} ms)" if name in targets else ""
-            print(f"  {name:<48} {ms:8.1f} ms{target}")
+    print("\n(the explorers' redraw times: python -m vit_tutorial.explorers)")
     return 0
 
 

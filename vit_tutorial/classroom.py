@@ -66,22 +66,16 @@ def _source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _checker_names() -> frozenset[str]:
-    from vit_tutorial.exercises import __all__ as names
-
-    return frozenset(name for name in names if name.startswith("check_"))
-
-
 def is_exercise_cell(cell: dict) -> bool:
     """Whether a cell belongs to an exercise: tagged ``exercise``, holds a solution marker,
-    or (a code cell) calls one of the checkers of :mod:`vit_tutorial.exercises`."""
+    or (a code cell) calls a checker — a function named ``check_...``, as every checker of
+    :mod:`vit_tutorial.exercises` is."""
     if EXERCISE_TAG in cell.get("metadata", {}).get("tags", []):
         return True
     source = _source(cell)
     if BEGIN_SOLUTION in source:
         return True
-    return (cell.get("cell_type") == "code"
-            and any(name in _checker_names() for name in _CHECKER_CALL.findall(source)))
+    return cell.get("cell_type") == "code" and bool(_CHECKER_CALL.search(source))
 
 
 def solution_regions(cell: dict, where: str = "") -> list[list[str]]:

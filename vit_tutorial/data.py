@@ -44,34 +44,37 @@ DIGITS_TEST_SIZE = 360  # of 1,797 images: 20 % held out, the same split for eve
 DIGITS_SPLIT_SEED = 0
 
 
-def digits(split: str, image_size: int = 28) -> tuple[torch.Tensor, torch.Tensor]:
+def digits(split: str, image_size: int | tuple[int, int] = 28
+           ) -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-learn's 1,797 handwritten digits, ready for TinyViT.
 
     The 8×8 images (values 0–16) are scaled to [0, 1] and upsampled with bilinear
-    interpolation to ``image_size`` × ``image_size`` (28 gives a 7×7 grid of 4×4 patches;
-    56 gives 14×14 in lesson 06). The train/test split is fixed: a seeded permutation puts
-    360 images in "test" and 1,437 in "train", the same for every call and every lesson.
+    interpolation to ``image_size`` (28 gives a 7×7 grid of 4×4 patches; 56 gives 14×14 in
+    lesson 06; an ``(H, W)`` pair stretches them to another aspect). The train/test split is
+    fixed: a seeded permutation puts 360 images in "test" and 1,437 in "train", the same for
+    every call and every lesson.
 
     Args:
         split: ``"train"`` or ``"test"``.
-        image_size: side of the square output images, ≥ 8.
+        image_size: side of the square output images, or ``(H, W)``; each side ≥ 8.
 
     Returns:
-        ``(images, labels)``: ``(n, 1, S, S)`` float32 in [0, 1] and ``(n,)`` int64.
+        ``(images, labels)``: ``(n, 1, H, W)`` float32 in [0, 1] and ``(n,)`` int64.
     """
     import torch.nn.functional as F
     from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
 
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    size, _ = to_pair(image_size, "image_size")
-    if isinstance(image_size, (tuple, list)) or size < 8:
-        raise ValueError(f"image_size must be an int ≥ 8 (the digits are 8×8), got {image_size!r}")
+    H, W = to_pair(image_size, "image_size")
+    if min(H, W) < 8:
+        raise ValueError(f"image_size must be at least 8 on each side (the digits are 8×8), got "
+                         f"{image_size!r}")
     data = load_digits()
     images = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1) / 16  # (1797, 1, 8, 8)
     labels = torch.tensor(data.target, dtype=torch.int64)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(DIGITS_SPLIT_SEED))
     index = order[:DIGITS_TEST_SIZE] if split == "test" else order[DIGITS_TEST_SIZE:]
-    images = F.interpolate(images[index], size=(size, size), mode="bilinear",
-                           align_corners=False)  # (n, 1, 8, 8) -> (n, 1, S, S)
+    images = F.interpolate(images[index], size=(H, W), mode="bilinear",
+                           align_corners=False)  # (n, 1, 8, 8) -> (n, 1, H, W)
     return images.clamp_(0, 1), labels[index]

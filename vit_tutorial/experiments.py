@@ -25,8 +25,9 @@ from pathlib import Path
 import torch
 
 from vit_tutorial.data import digits
-from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer
-from vit_tutorial.train import TrainConfig, evaluate, train
+from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
+from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, evaluate
+from vit_tutorial.train import MAX_SEED, TrainConfig, train
 
 __all__ = ["RESULTS", "run_ablation", "run_resolution", "load_results", "main"]
 
@@ -44,7 +45,7 @@ def run_ablation(seeds=SEEDS, recipe: TrainConfig = TrainConfig()) -> dict:
     (the paper's choice) and fixed 2-D sine–cosine E_pos; test accuracy per seed."""
     rows = {}
     for kind in ("none", "learned", "sincos"):
-        config = replace(TINY_VIT_CONFIG, position_embedding=kind)
+        config = replace(TINY_VIT_CONFIG, positional_embedding=kind)
         accuracies = []
         for seed in seeds:
             _, metrics = train(config, replace(recipe, seed=seed), progress=False)
@@ -78,7 +79,7 @@ def run_resolution(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), new_size: i
                 torch.manual_seed(seed)
                 fresh = VisionTransformer(replace(model.config, image_size=new_size))
                 big = model.resized(new_size)
-                big.pos_embedding.load_state_dict(fresh.pos_embedding.state_dict())
+                big.positional_embedding.load_state_dict(fresh.positional_embedding.state_dict())
             else:
                 big = model.resized(new_size, mode=variant)
             zero_shot[variant].append(evaluate(big, test_x, test_y))
@@ -109,7 +110,7 @@ def load_results(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m vit_tutorial.experiments",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=sorted(EXPERIMENTS))
@@ -117,21 +118,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args(argv)
-    output = args.output or RESULTS / f"{args.name}.json"
-    if output.exists() and not args.force:
-        print(f"error: {output} exists; pass --force to replace it, or --output another path",
-              file=sys.stderr)
-        return 1
+    bad = [s for s in args.seeds if not 0 <= s <= MAX_SEED]
+    if bad:
+        parser.error(f"--seeds must be from 0 to {MAX_SEED}, got {bad[0]}")
+    args.output = args.output or RESULTS / f"{args.name}.json"
+    try:  # before the hour of training, not after it
+        check_output_path(args.output, force=args.force)
+    except OutputPathError as error:
+        parser.error(str(error))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     start = time.perf_counter()
     results = EXPERIMENTS[args.name](seeds=tuple(args.seeds))
     results["seconds"] = round(time.perf_counter() - start)
-    results["machine"] = f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}"
+    results["machine"] = (f"{platform.machine()}, {torch.get_num_threads()} CPU threads, "
+                          f"torch {torch.__version__}")
     results["command"] = f"python -m vit_tutorial.experiments {args.name}"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(output)  # atomic
-    print(json.dumps(results, indent=2))
+    text = json.dumps(results, indent=2) + "\n"
+    print(text, end="")  # first on the screen, so nothing is lost if the write fails
+    atomic_write(args.output, text, force=args.force)
     return 0
 
 

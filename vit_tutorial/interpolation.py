@@ -59,8 +59,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import (check_num_prefix_tokens, check_positive_int, check_tensor,
-                                  to_pair)
+from vit_tutorial._checks import check_num_prefix_tokens, check_positive_int, check_tensor, to_pair
 
 __all__ = ["resize_pos_embed", "zoom_pos_embed", "plot_resized_channels", "plot_align_corners"]
 

@@ -10,25 +10,24 @@ checkpoint ships inside the package and :func:`load_tiny_vit` loads it.
 
 from __future__ import annotations
 
-import hashlib
-import io
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_tensor, to_pair
+from vit_tutorial._checks import check_heads, check_tensor, to_pair
+from vit_tutorial.checkpoints import read_checkpoint, state_dict_sha256
 from vit_tutorial.class_token import ClassToken
-from vit_tutorial.encoder import LAYER_NORM_EPS, Encoder, _check_width
+from vit_tutorial.encoder import LAYER_NORM_EPS, Encoder
 from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
 
 __all__ = ["ViTConfig", "VisionTransformer", "TinyViT", "TINY_VIT_CONFIG", "load_tiny_vit",
-           "TINY_VIT_CHECKPOINT", "POSITION_EMBEDDINGS", "CONFIGS", "vit_b_16", "vit_b_32",
-           "vit_l_16", "vit_l_32", "vit_h_14", "plot_principal_components"]
+           "TINY_VIT_CHECKPOINT", "POSITIONAL_EMBEDDINGS", "CONFIGS", "vit_b_16", "vit_b_32",
+           "vit_l_16", "vit_l_32", "vit_h_14", "evaluate", "state_dict_sha256"]
 
-POSITION_EMBEDDINGS = ("learned", "sincos", "none")
+POSITIONAL_EMBEDDINGS = ("learned", "sincos", "none")
 
 
 @dataclass(frozen=True)
@@ -44,13 +43,13 @@ class ViTConfig:
     num_heads: int = 12  # h, "Heads"
     mlp_dim: int = 3072  # "MLP size" = 4·D
     dropout: float = 0.0  # Appendix B.1: 0.1 for some runs, 0 at inference
-    position_embedding: str = "learned"  # the paper's learned 1-D E_pos; "sincos"/"none" for lesson 04
+    positional_embedding: str = "learned"  # the paper's learned 1-D E_pos; "sincos"/"none" for lesson 04
 
     def __post_init__(self):
-        _check_width(self.embed_dim, self.num_heads)
-        if self.position_embedding not in POSITION_EMBEDDINGS:
-            raise ValueError(f"position_embedding must be one of {POSITION_EMBEDDINGS}, got "
-                             f"{self.position_embedding!r}")
+        check_heads(self.embed_dim, self.num_heads)
+        if self.positional_embedding not in POSITIONAL_EMBEDDINGS:
+            raise ValueError(f"positional_embedding must be one of {POSITIONAL_EMBEDDINGS}, got "
+                             f"{self.positional_embedding!r}")
         to_pair(self.image_size, "image_size")
         to_pair(self.patch_size, "patch_size")
 
@@ -71,8 +70,8 @@ class VisionTransformer(nn.Module):
     Attributes:
         patch_embed: :class:`~vit_tutorial.patch_embedding.PatchEmbedding` ($E$, lesson 02).
         class_token: :class:`~vit_tutorial.class_token.ClassToken` ($x_\text{class}$, lesson 03).
-        pos_embedding: :class:`~vit_tutorial.positional_embedding.PositionalEmbedding`
-            ($E_\text{pos}$, lesson 04), or ``None`` when ``position_embedding="none"``.
+        positional_embedding: :class:`~vit_tutorial.positional_embedding.PositionalEmbedding`
+            ($E_\text{pos}$, lesson 04), or ``None`` when ``positional_embedding="none"``.
         encoder: :class:`~vit_tutorial.encoder.Encoder` (Eq. 2–3).
         norm: the final LayerNorm of Eq. 4.
         head: ``nn.Linear(D, num_classes)`` on $y$.
@@ -92,13 +91,13 @@ class VisionTransformer(nn.Module):
                                           config.in_channels, D)
         self.class_token = ClassToken(D)
         N = self.patch_embed.num_patches
-        self.pos_embedding = None
-        if config.position_embedding != "none":
-            self.pos_embedding = PositionalEmbedding(N, D, num_prefix_tokens=1)
-        if config.position_embedding == "sincos":  # fixed, not trained
+        self.positional_embedding = None
+        if config.positional_embedding != "none":
+            self.positional_embedding = PositionalEmbedding(N, D, num_prefix_tokens=1)
+        if config.positional_embedding == "sincos":  # fixed, not trained
             with torch.no_grad():
-                self.pos_embedding.pos_embed.copy_(_sincos_table(self.patch_embed.grid_size, D))
-            self.pos_embedding.pos_embed.requires_grad_(False)
+                self.positional_embedding.pos_embed.copy_(_sincos_table(self.patch_embed.grid_size, D))
+            self.positional_embedding.pos_embed.requires_grad_(False)
         self.dropout = nn.Dropout(config.dropout)  # after adding E_pos (Appendix B.1)
         self.encoder = Encoder(config.depth, D, config.num_heads, config.mlp_dim, config.dropout)
         self.norm = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
@@ -115,8 +114,8 @@ class VisionTransformer(nn.Module):
                 f"which interpolates E_pos to the new grid (lesson 06)")
         tokens = self.patch_embed(images)  # (B, N, D)
         tokens = self.class_token(tokens)  # (B, N + 1, D)
-        if self.pos_embedding is not None:
-            tokens = self.pos_embedding(tokens)  # + E_pos, (B, N + 1, D)
+        if self.positional_embedding is not None:
+            tokens = self.positional_embedding(tokens)  # + E_pos, (B, N + 1, D)
         return self.dropout(tokens)
 
     def forward_features(self, images: torch.Tensor, return_attention: bool = False):
@@ -145,9 +144,9 @@ class VisionTransformer(nn.Module):
         config = replace(self.config, image_size=image_size)
         new_grid = PatchEmbedding(config.image_size, config.patch_size).grid_size  # checks the size
         state = self.state_dict()
-        if self.pos_embedding is not None:
-            key = "pos_embedding.pos_embed"
-            if config.position_embedding == "sincos":  # a fixed table: rebuild, don't resize
+        if self.positional_embedding is not None:
+            key = "positional_embedding.pos_embed"
+            if config.positional_embedding == "sincos":  # a fixed table: rebuild, don't resize
                 state[key] = _sincos_table(new_grid, config.embed_dim).to(state[key])
             else:
                 state[key] = resize_pos_embed(state[key], new_grid, self.patch_embed.grid_size,
@@ -163,8 +162,8 @@ class VisionTransformer(nn.Module):
             model = cls(config)
         state = {key: value.detach().clone() for key, value in state_dict.items()}
         model.load_state_dict(state, assign=True)  # raises on missing, unexpected or mis-sized keys
-        if config.position_embedding == "sincos":
-            model.pos_embedding.pos_embed.requires_grad_(False)
+        if config.positional_embedding == "sincos":
+            model.positional_embedding.pos_embed.requires_grad_(False)
         return model
 
 
@@ -238,27 +237,24 @@ TINY_VIT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "tiny_vit_digits.p
 TINY_VIT_SHA256 = "1b23c5288be612ad235cbba8edf74d9cfe97f983cac63e226f4ca65ced41a9f9"  # python -m vit_tutorial.train reproduces it on a 2-core x86_64 CPU
 
 
-def _read_checkpoint(path: Path, sha256: str | None) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; train one with "
-                                f"`python -m vit_tutorial.train --output {path}`")
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if sha256 is not None and digest != sha256:
-        raise ValueError(f"checkpoint {path.name} is corrupt or was replaced: its SHA-256 is "
-                         f"{digest[:16]}…, expected {sha256[:16]}…; reinstall the package "
-                         f"(or pass sha256=None to load a checkpoint you trained yourself)")
-    try:
-        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for a damaged file
-        raise ValueError(f"checkpoint {path.name} could not be read ({type(error).__name__}); "
-                         f"the file is corrupt: retrain it with `python -m vit_tutorial.train`"
-                         ) from error
-    if not isinstance(checkpoint, dict) or not {"config", "state_dict"} <= checkpoint.keys():
-        raise ValueError(f"checkpoint {path.name} is not a TinyViT checkpoint: expected a dict "
-                         f"with 'config' and 'state_dict'")
-    return checkpoint
+def _matching_state(checkpoint: dict, config: ViTConfig, path: Path) -> dict:
+    """The checkpoint's state dict, if its names and shapes are those of a model of
+    ``config``; otherwise a ``ValueError`` naming the first differences."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in VisionTransformer(config).state_dict().items()}
+    state = checkpoint["state_dict"]
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k} {tuple(state[k].shape)} (expected {expected[k]})" for k in expected
+             if k in state and tuple(state[k].shape) != expected[k]]
+    if missing or unexpected or wrong:
+        parts = [f"{name}: {', '.join(items[:3])}{' …' if len(items) > 3 else ''}"
+                 for name, items in (("missing", missing), ("unexpected", unexpected),
+                                     ("wrong shape", wrong)) if items]
+        raise ValueError(f"checkpoint {path} does not fit a model of its configuration "
+                         f"({'; '.join(parts)}); was it saved by another version of the "
+                         f"course? Retrain it with `python -m vit_tutorial.train`")
+    return state
 
 
 def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default",
@@ -278,7 +274,7 @@ def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default"
     path = TINY_VIT_CHECKPOINT if path is None else Path(path)
     if sha256 == "default":
         sha256 = TINY_VIT_SHA256 if shipped else None
-    checkpoint = _read_checkpoint(path, sha256)
+    checkpoint = read_checkpoint(path, sha256)
     stored = checkpoint["config"]
     expected = asdict(config)
     stored = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
@@ -288,94 +284,28 @@ def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default"
         raise ValueError(f"checkpoint {path.name} was trained with another configuration "
                          f"({'; '.join(diffs)}); pass config=ViTConfig(**checkpoint['config']) "
                          f"or retrain with `python -m vit_tutorial.train`")
-    model = TinyViT(replace(config))
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
+    return TinyViT.from_state_dict(config, _matching_state(checkpoint, config, path)).eval()
 
 
-def config_from_dict(values: dict) -> ViTConfig:
-    """A :class:`ViTConfig` from a checkpoint's stored dict (lists become tuples)."""
-    names = {f.name for f in fields(ViTConfig)}
-    unknown = set(values) - names
-    if unknown:
-        raise ValueError(f"unknown ViTConfig fields {sorted(unknown)}")
-    return ViTConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+@torch.no_grad()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             batch_size: int = 512) -> float:
+    """Accuracy of ``model`` on ``(images, labels)``, in [0, 1] (in eval mode; the model's
+    mode is restored afterwards).
 
-
-# --- Figure 7 (left): what the patch-embedding filters look like ---------------------------
-
-
-def plot_principal_components(components: torch.Tensor, explained: torch.Tensor, *,
-                              ncols: int = 8, title: str | None = None, fig=None):
-    r"""Draw Figure 7 (left): the principal components of the patch-embedding filters $E$.
-
-    Each component is a ``(C, P, P)`` filter, drawn as a small image with its number and
-    the share of variance it explains. Grayscale filters (``C = 1``) share one colour scale,
-    symmetric about 0 (black negative, mid-grey 0, white positive), explained by one colour
-    bar. RGB filters (``C = 3``) are drawn as colour images, each rescaled to [0, 1] on its
-    own, as the paper does; they get no colour bar.
-
-    Args:
-        components: ``(k, C, P, P)`` from
-            :func:`~vit_tutorial.patch_embedding.principal_components`.
-        explained: ``(k,)`` fractions of variance, from the same call.
-        ncols: images per row.
-        title: the figure's title; ``None`` for none.
-        fig: an empty matplotlib ``Figure`` to draw into; a new one if ``None``.
-
-    Returns:
-        ``(fig, axes)``, ``axes`` a NumPy array of ``Axes`` of shape ``(rows, ncols)``
-        (unused ones switched off).
-
-    Shapes:
-        ``(k, C, P, P)`` and ``(k,)`` -> ``k`` images of ``P × P`` pixels
-
-    Example:
-        >>> components, explained = principal_components(model.patch_embed, k=16)
-        >>> fig, axes = plot_principal_components(components, explained)
+    Raises:
+        ValueError: an empty data set, or images and labels of different lengths.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import Normalize
-
-    from vit_tutorial._checks import check_positive_int
-
-    check_tensor(components, "components")
-    check_tensor(explained, "explained")
-    if components.ndim != 4 or components.shape[1] not in (1, 3):
-        raise ValueError(f"components must have shape (k, C, P, P) with C = 1 or 3, got "
-                         f"{tuple(components.shape)}; compute them with "
-                         f"principal_components(model.patch_embed, k)")
-    k, C = components.shape[:2]
-    if explained.shape != (k,):
-        raise ValueError(f"explained must have shape ({k},), one fraction per component, got "
-                         f"{tuple(explained.shape)}; pass both results of the same "
-                         f"principal_components call")
-    ncols = min(check_positive_int(ncols, "ncols"), k)
-    nrows = -(-k // ncols)  # ceil(k / ncols)
-    values = components.detach().cpu().float()  # (k, C, P, P)
-    shares = explained.detach().cpu().float()
-    if fig is None:
-        fig = plt.figure(figsize=(1.05 * ncols + (1.0 if C == 1 else 0.3), 1.25 * nrows + 0.6),
-                         layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    limit = values.abs().max().item() or 1.0
-    norm = Normalize(-limit, limit)  # one symmetric scale for every grayscale component
-    for index, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if index >= k:
-            ax.axis("off")
-            continue
-        if C == 1:
-            ax.imshow(values[index, 0].numpy(), cmap="gray", norm=norm, interpolation="nearest")
-        else:
-            rgb = values[index].permute(1, 2, 0)  # (C, P, P) -> (P, P, C) for imshow
-            rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min()).clamp_min(1e-12)  # each to [0, 1]
-            ax.imshow(rgb.numpy(), interpolation="nearest")
-        ax.set_title(f"PC {index + 1}\n{100 * shares[index].item():.1f} %", fontsize=8)
-    if C == 1:
-        fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="gray"), ax=axes, shrink=0.8,
-                     label="filter weight")
-    if title:
-        fig.suptitle(title)
-    return fig, axes
+    check_tensor(images, "images")
+    check_tensor(labels, "labels")
+    if len(labels) == 0 or len(images) != len(labels):
+        raise ValueError(f"evaluate needs as many images as labels, at least one; got "
+                         f"{len(images)} images and {len(labels)} labels")
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for start in range(0, len(labels), batch_size):
+        logits = model(images[start:start + batch_size])  # (b, num_classes)
+        correct += (logits.argmax(-1) == labels[start:start + batch_size]).sum().item()
+    model.train(was_training)
+    return correct / len(labels)

@@ -26,7 +26,7 @@ from torch import nn
 from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
 from vit_tutorial.patches import image_to_patches
 
-__all__ = ["PatchEmbedding", "LinearPatchEmbedding", "plot_embedding_channels",
+__all__ = ["PatchEmbedding", "LinearPatchEmbedding", "plot_embedding_channels", "plot_principal_components",
            "plot_rgb_tokens", "principal_components"]
 
 
@@ -309,3 +309,77 @@ def principal_components(embedding: PatchEmbedding, k: int = 28):
     components = components * sign
     explained = singular**2 / (singular**2).sum()
     return components.reshape(k, *weight.shape[1:]).float(), explained[:k].float()  # (k, C, P, P)
+
+
+def plot_principal_components(components: torch.Tensor, explained: torch.Tensor, *,
+                              ncols: int = 8, title: str | None = None, fig=None):
+    r"""Draw Figure 7 (left): the principal components of the patch-embedding filters $E$.
+
+    Each component is a ``(C, P, P)`` filter, drawn as a small image with its number and
+    the share of variance it explains. Grayscale filters (``C = 1``) share one colour scale,
+    symmetric about 0 (black negative, mid-grey 0, white positive), explained by one colour
+    bar. RGB filters (``C = 3``) are drawn as colour images, each rescaled to [0, 1] on its
+    own, as the paper does; they get no colour bar.
+
+    Args:
+        components: ``(k, C, P, P)`` from
+            :func:`~vit_tutorial.patch_embedding.principal_components`.
+        explained: ``(k,)`` fractions of variance, from the same call.
+        ncols: images per row.
+        title: the figure's title; ``None`` for none.
+        fig: an empty matplotlib ``Figure`` to draw into; a new one if ``None``.
+
+    Returns:
+        ``(fig, axes)``, ``axes`` a NumPy array of ``Axes`` of shape ``(rows, ncols)``
+        (unused ones switched off).
+
+    Shapes:
+        ``(k, C, P, P)`` and ``(k,)`` -> ``k`` images of ``P × P`` pixels
+
+    Example:
+        >>> components, explained = principal_components(model.patch_embed, k=16)
+        >>> fig, axes = plot_principal_components(components, explained)
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
+
+    check_tensor(components, "components")
+    check_tensor(explained, "explained")
+    if components.ndim != 4 or components.shape[1] not in (1, 3):
+        raise ValueError(f"components must have shape (k, C, P, P) with C = 1 or 3, got "
+                         f"{tuple(components.shape)}; compute them with "
+                         f"principal_components(model.patch_embed, k)")
+    k, C = components.shape[:2]
+    if explained.shape != (k,):
+        raise ValueError(f"explained must have shape ({k},), one fraction per component, got "
+                         f"{tuple(explained.shape)}; pass both results of the same "
+                         f"principal_components call")
+    ncols = min(check_positive_int(ncols, "ncols"), k)
+    nrows = -(-k // ncols)  # ceil(k / ncols)
+    values = components.detach().cpu().float()  # (k, C, P, P)
+    shares = explained.detach().cpu().float()
+    if fig is None:
+        fig = plt.figure(figsize=(1.05 * ncols + (1.0 if C == 1 else 0.3), 1.25 * nrows + 0.6),
+                         layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    limit = values.abs().max().item() or 1.0
+    norm = Normalize(-limit, limit)  # one symmetric scale for every grayscale component
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= k:
+            ax.axis("off")
+            continue
+        if C == 1:
+            ax.imshow(values[index, 0].numpy(), cmap="gray", norm=norm, interpolation="nearest")
+        else:
+            rgb = values[index].permute(1, 2, 0)  # (C, P, P) -> (P, P, C) for imshow
+            rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min()).clamp_min(1e-12)  # each to [0, 1]
+            ax.imshow(rgb.numpy(), interpolation="nearest")
+        ax.set_title(f"PC {index + 1}\n{100 * shares[index].item():.1f} %", fontsize=8)
+    if C == 1:
+        fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="gray"), ax=axes, shrink=0.8,
+                     label="filter weight")
+    if title:
+        fig.suptitle(title)
+    return fig, axes

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
+from vit_tutorial.figures import draw_patch_grid, label_patch, to_hwc
 
 __all__ = ["num_patches", "image_to_patches", "patches_to_image", "plot_patch_grid",
            "plot_patch_sequence", "plot_patch_vector"]
@@ -140,20 +141,6 @@ def patches_to_image(
 # --- figures for lesson 01 -------------------------------------------------------------
 
 
-def _to_hwc(image: torch.Tensor):
-    """(C, H, W) tensor in [0, 1] or uint8 -> (H, W, C) float NumPy array for imshow."""
-    check_tensor(image, "image")
-    if image.ndim != 3:
-        raise ValueError(
-            f"image must have shape (C, H, W), got {tuple(image.shape)}; "
-            f"pick one image from a batch with images[0]"
-        )
-    if not image.is_floating_point():
-        image = image.float() / 255
-    image = image.detach().cpu().clamp(0, 1)
-    return image.permute(1, 2, 0).squeeze(-1).numpy()  # (C, H, W) -> (H, W, C)
-
-
 def plot_patch_grid(image: torch.Tensor, patch_size: int | tuple[int, int], ax=None,
                     number: bool = True):
     """Draw an image with its grid of patches and (optionally) each patch's index.
@@ -169,23 +156,19 @@ def plot_patch_grid(image: torch.Tensor, patch_size: int | tuple[int, int], ax=N
     """
     import matplotlib.pyplot as plt
 
-    picture = _to_hwc(image)
+    picture = to_hwc(image)
     H, W = image.shape[-2:]
     ph, pw = to_pair(patch_size, "patch_size")
     gh, gw = check_divisible((H, W), (ph, pw))
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
     ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
-    for r in range(1, gh):
-        ax.axhline(r * ph - 0.5, color="white", linewidth=0.8)
-    for c in range(1, gw):
-        ax.axvline(c * pw - 0.5, color="white", linewidth=0.8)
+    draw_patch_grid(ax, (gh, gw), (ph, pw))
     if number:
         fontsize = max(4, min(9, 90 // max(gh, gw)))
         for r in range(gh):
             for c in range(gw):
-                ax.text(c * pw + 1, r * ph + 1, str(r * gw + c), color="white",
-                        fontsize=fontsize, va="top", ha="left")
+                label_patch(ax, c * pw + 0.5, r * ph + 0.5, str(r * gw + c), fontsize)
     ax.set_title(f"{H}×{W} image, {ph}×{pw} patches: {gh}×{gw} = {gh * gw} patches")
     ax.set_xlabel("width (pixels)")
     ax.set_ylabel("height (pixels)")
@@ -220,7 +203,7 @@ def plot_patch_sequence(image: torch.Tensor, patch_size: int | tuple[int, int],
     strip = make_grid(tiles, nrow=count, padding=2, pad_value=1.0)  # (C, P+4, n·(P+2)+2)
     if ax is None:
         _, ax = plt.subplots(figsize=(min(16, 0.35 * count + 1), 1.4))
-    ax.imshow(_to_hwc(strip))
+    ax.imshow(to_hwc(strip))
     step = pw + 2
     ticks = list(range(0, count, max(1, count // 14)))
     ax.set_xticks([2 + i * step + pw / 2 for i in ticks], [str(i) for i in ticks])
@@ -251,7 +234,7 @@ def plot_patch_vector(image: torch.Tensor, patch_size: int | tuple[int, int], in
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    picture = _to_hwc(image)
+    picture = to_hwc(image)
     C, H, W = image.shape
     ph, pw = to_pair(patch_size, "patch_size")
     gh, gw = check_divisible((H, W), (ph, pw))

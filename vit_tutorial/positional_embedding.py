@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from vit_tutorial._checks import check_num_prefix_tokens, check_positive_int, check_tensor, to_pair
+from vit_tutorial.figures import draw_patch_grid, label_patch, to_hwc
+from vit_tutorial.patches import image_to_patches, patches_to_image
 
 __all__ = ["PositionalEmbedding", "sincos_2d_pos_embed", "plot_shuffled_patches",
            "plot_pos_embed_channels"]
@@ -241,8 +243,6 @@ def plot_shuffled_patches(image: torch.Tensor, patch_size: int | tuple[int, int]
     """
     import matplotlib.pyplot as plt
 
-    from vit_tutorial.patches import _to_hwc, image_to_patches, patches_to_image
-
     check_tensor(image, "image")
     if image.ndim != 3:
         raise ValueError(f"image must have shape (C, H, W), got {tuple(image.shape)}; pick one "
@@ -264,15 +264,11 @@ def plot_shuffled_patches(image: torch.Tensor, patch_size: int | tuple[int, int]
     panels = ((image, torch.arange(gh * gw), "original: patch i at place i"),
               (shuffled, order, "shuffled: labelled with original place"))
     for ax, (picture, labels, title) in zip(axes, panels):
-        ax.imshow(_to_hwc(picture), cmap="gray", vmin=0, vmax=1)
-        for r in range(1, gh):
-            ax.axhline(r * ph - 0.5, color="tab:orange", linewidth=0.6)
-        for c in range(1, gw):
-            ax.axvline(c * pw - 0.5, color="tab:orange", linewidth=0.6)
+        ax.imshow(to_hwc(picture), cmap="gray", vmin=0, vmax=1)
+        draw_patch_grid(ax, (gh, gw), (ph, pw), colour="tab:orange", linewidth=0.6)
         for place, label in enumerate(labels.tolist()):
             r, c = divmod(place, gw)
-            ax.text(c * pw + 0.3, r * ph + 0.3, str(label), color="tab:orange",
-                    fontsize=fontsize, va="top", ha="left")
+            label_patch(ax, c * pw + 0.3, r * ph + 0.3, str(label), fontsize)
         ax.set_title(title)
         ax.set_xlabel("width (pixels)")
         ax.set_ylabel("height (pixels)")

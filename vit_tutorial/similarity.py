@@ -18,14 +18,17 @@ similar embeddings, and patches in the same row or column look alike (Sec. 4.5).
 from __future__ import annotations
 
 import gc
+import numbers
 from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 
 from vit_tutorial._checks import check_num_prefix_tokens, check_tensor, to_pair
+from vit_tutorial.grid import grid_distances
 
-__all__ = ["position_similarity", "locality_score", "plot_position_similarity", "pos_embed_of"]
+__all__ = ["position_similarity", "locality_score", "plot_position_similarity", "pos_embed_of",
+           "similarity_figure_size", "frame_tile"]
 
 
 def pos_embed_of(model: torch.nn.Module) -> tuple[torch.Tensor, tuple[int, int], int]:
@@ -47,8 +50,8 @@ def pos_embed_of(model: torch.nn.Module) -> tuple[torch.Tensor, tuple[int, int],
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a ViT (torch.nn.Module), got {type(model).__name__}")
     name = type(model).__name__
-    if hasattr(model, "pos_embedding") and hasattr(model.pos_embedding, "pos_embed"):  # ours
-        table, grid, prefix = model.pos_embedding.pos_embed, model.patch_embed.grid_size, 1
+    if hasattr(model, "positional_embedding") and hasattr(model.positional_embedding, "pos_embed"):  # ours
+        table, grid, prefix = model.positional_embedding.pos_embed, model.patch_embed.grid_size, 1
     elif hasattr(model, "encoder") and hasattr(model.encoder, "pos_embedding"):  # torchvision
         side = model.image_size // model.patch_size
         table, grid, prefix = model.encoder.pos_embedding, (side, side), 1
@@ -59,8 +62,8 @@ def pos_embed_of(model: torch.nn.Module) -> tuple[torch.Tensor, tuple[int, int],
     else:
         raise ValueError(
             f"{name} has no learned absolute position embedding this function knows: expected "
-            f"the course's pos_embedding.pos_embed, torchvision's encoder.pos_embedding or "
-            f"timm's pos_embed (a model built with position_embedding='none' has none)")
+            f"the course's positional_embedding.pos_embed, torchvision's encoder.pos_embedding or "
+            f"timm's pos_embed (a model built with positional_embedding='none' has none)")
     return table.detach(), (int(grid[0]), int(grid[1])), int(prefix)
 
 
@@ -174,7 +177,7 @@ def locality_score(similarity: torch.Tensor, *, far: int = 4) -> float:
         True
     """
     sim = _check_similarity(similarity)
-    if isinstance(far, bool) or not isinstance(far, int) or far < 2:
+    if isinstance(far, bool) or not isinstance(far, numbers.Integral) or far < 2:
         raise ValueError(f"far must be an int >= 2 (1 step is a neighbour), got {far!r}; "
                          f"the default is 4")
     gh, gw = sim.shape[:2]
@@ -186,11 +189,8 @@ def locality_score(similarity: torch.Tensor, *, far: int = 4) -> float:
         )
     if gh * gw < 2:
         raise ValueError("a 1x1 grid has no neighbours; use a grid with at least 2 patches")
-    rows, cols = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing="ij")  # (H/P, W/P)
-    rows, cols = rows.reshape(-1), cols.reshape(-1)  # (H/P, W/P) -> (N,)
-    steps = ((rows[:, None] - rows[None, :]).abs()
-             + (cols[:, None] - cols[None, :]).abs())  # (N, 1) - (1, N) -> (N, N)
-    flat = sim.detach().reshape(gh * gw, gh * gw)  # (H/P, W/P, H/P, W/P) -> (N, N)
+    steps = grid_distances((gh, gw), "steps", device=sim.device)  # (N, N)
+    flat = sim.detach().reshape(gh * gw, gh * gw).double()  # (H/P, W/P, H/P, W/P) -> (N, N)
     near = flat[steps == 1].mean()
     distant = flat[steps >= far].mean()
     return (near - distant).item()
@@ -244,8 +244,8 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
         ``(H/P, W/P, H/P, W/P)`` -> ``H/P × W/P`` tiles of ``H/P × W/P`` pixels
 
     Note:
-        The paper labels rows and columns from 1, as here; ``highlight`` and the tensor
-        use Python's indices from 0.
+        Rows and columns are labelled from 0, as the code indexes them (``sim[i, j]``); the
+        paper's figure labels them from 1.
 
     Example:
         >>> from vit_tutorial.positional_embedding import sincos_2d_pos_embed
@@ -254,20 +254,54 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize
-    from matplotlib.patches import Rectangle
 
     sim = _check_similarity(similarity)
     gh, gw = sim.shape[:2]
+    _check_plot_arguments((gh, gw), highlight, vmin, vmax)
+    values = sim.detach().cpu().float().numpy()  # (H/P, W/P, H/P, W/P)
+    layout = _Layout((gh, gw), title=bool(title))
+    if fig is None:
+        fig = plt.figure(figsize=layout.size)
+    box, gaps = layout.fit(fig)
+    with _gc_paused():
+        axes = fig.subplots(gh, gw, squeeze=False, gridspec_kw=dict(**box, **gaps))
+    cmap = "RdBu_r" if vmin == -vmax else "viridis"  # diverging only when centred on 0
+    norm = Normalize(vmin=float(vmin), vmax=float(vmax))  # one scale for every tile
+    _draw_tiles(axes, values, cmap, norm, fontsize=8 if layout.long_side >= 0.45 else 7)
+    fw, fh = fig.get_size_inches()
+    fig.supylabel("input patch row (from 0)", x=0.12 / fw, ha="left")
+    fig.supxlabel("input patch column (from 0)", y=0.08 / fh, va="bottom")
+    if title:
+        fig.suptitle(title, y=1 - 0.1 / fh, va="top")
+    _draw_colour_bar(fig, box, values, cmap, norm)
+    if highlight is not None:
+        frame_tile(axes[highlight[0], highlight[1]])
+    return fig, axes
+
+
+def frame_tile(ax):
+    """Frame one tile of Figure 7 (the picked patch): a black square round the Axes, with
+    gid ``"highlight"``. Returns the ``Rectangle``."""
+    from matplotlib.patches import Rectangle
+
+    frame = Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="black",
+                      linewidth=2.5, clip_on=False, gid="highlight")
+    ax.add_patch(frame)
+    return frame
+
+
+def _check_plot_arguments(grid, highlight, vmin, vmax) -> None:
+    gh, gw = grid
     if highlight is not None:
         ok = (isinstance(highlight, (tuple, list)) and len(highlight) == 2
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in highlight))
+              and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                      for v in highlight))
         if not ok or not (0 <= highlight[0] < gh and 0 <= highlight[1] < gw):
             raise ValueError(
                 f"highlight must be a (row, column) pair of ints with 0 <= row < {gh} and "
-                f"0 <= column < {gw} (counted from 0), got {highlight!r}"
-            )
+                f"0 <= column < {gw} (counted from 0), got {highlight!r}")
     for value, name in ((vmin, "vmin"), (vmax, "vmax")):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be a number (a cosine similarity between -1 and 1), "
                             f"got {value!r} of type {type(value).__name__}")
         if not -1.0 <= value <= 1.0:
@@ -276,31 +310,50 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
     if vmin >= vmax:
         raise ValueError(f"vmin must be smaller than vmax, got vmin={vmin}, vmax={vmax}; "
                          f"the default scale is vmin=-1.0, vmax=1.0")
-    cmap = "RdBu_r" if vmin == -vmax else "viridis"  # diverging only when centred on 0
-    values = sim.detach().cpu().float().numpy()  # (H/P, W/P, H/P, W/P)
 
-    # Sizes in inches: small tiles, room for labels on the left/bottom, a colour bar right.
-    long_side = min(0.6, 6.0 / max(gh, gw))  # a tile's longer side
-    tile_w, tile_h = long_side * gw / max(gh, gw), long_side * gh / max(gh, gw)  # image aspect
-    gap = 0.08 * long_side
-    left, right, bottom, top = 0.75, 1.35, 0.7, 0.55 if title else 0.25
-    grid_w, grid_h = gw * tile_w + (gw - 1) * gap, gh * tile_h + (gh - 1) * gap
-    if fig is None:
-        fig = plt.figure(figsize=(left + grid_w + right, bottom + grid_h + top))
-    fw, fh = fig.get_size_inches()
-    fit = min(1.0, (fw - left - right) / grid_w, (fh - bottom - top) / grid_h)
-    if fit <= 0:
-        raise ValueError(f"the figure ({fw:.1f}x{fh:.1f} in) is too small for the labels and the "
-                         f"colour bar; use at least {left + right + 1:.1f}x{bottom + top + 1:.1f} in")
-    tile_w, tile_h, grid_w, grid_h = tile_w * fit, tile_h * fit, grid_w * fit, grid_h * fit  # shrink to fit
-    box = dict(left=left / fw, right=(left + grid_w) / fw,
-               bottom=bottom / fh, top=(bottom + grid_h) / fh)
-    with _gc_paused():
-        axes = fig.subplots(gh, gw, squeeze=False,
-                            gridspec_kw=dict(**box, wspace=gap / tile_w, hspace=gap / tile_h))
 
-    norm = Normalize(vmin=float(vmin), vmax=float(vmax))  # cosine similarity: one scale for all tiles
-    small = 8 if long_side >= 0.45 else 7  # row/column numbers
+class _Layout:
+    """Sizes in inches of Figure 7's layout: small tiles, room for labels on the left and
+    bottom, a colour bar on the right."""
+
+    LEFT, RIGHT, BOTTOM = 0.75, 1.35, 0.7
+
+    def __init__(self, grid: tuple[int, int], title: bool):
+        gh, gw = grid
+        self.long_side = min(0.6, 6.0 / max(gh, gw))  # a tile's longer side
+        self.tile_w = self.long_side * gw / max(gh, gw)  # the image's aspect
+        self.tile_h = self.long_side * gh / max(gh, gw)
+        self.gap = 0.08 * self.long_side
+        self.top = 0.55 if title else 0.25
+        self.grid_w = gw * self.tile_w + (gw - 1) * self.gap
+        self.grid_h = gh * self.tile_h + (gh - 1) * self.gap
+
+    @property
+    def size(self) -> tuple[float, float]:
+        return (self.LEFT + self.grid_w + self.RIGHT, self.BOTTOM + self.grid_h + self.top)
+
+    def fit(self, fig) -> tuple[dict, dict]:
+        """The tiles' box (figure fractions) and gaps, shrunk to fit ``fig`` if needed."""
+        fw, fh = fig.get_size_inches()
+        fit = min(1.0, (fw - self.LEFT - self.RIGHT) / self.grid_w,
+                  (fh - self.BOTTOM - self.top) / self.grid_h)
+        if fit <= 0:
+            raise ValueError(f"the figure ({fw:.1f}x{fh:.1f} in) is too small for the labels "
+                             f"and the colour bar; use at least "
+                             f"{self.LEFT + self.RIGHT + 1:.1f}x{self.BOTTOM + self.top + 1:.1f} in")
+        box = dict(left=self.LEFT / fw, right=(self.LEFT + self.grid_w * fit) / fw,
+                   bottom=self.BOTTOM / fh, top=(self.BOTTOM + self.grid_h * fit) / fh)
+        return box, dict(wspace=self.gap / self.tile_w, hspace=self.gap / self.tile_h)
+
+
+def similarity_figure_size(grid_size: int | tuple[int, int],
+                           title: bool = True) -> tuple[float, float]:
+    """The size in inches :func:`plot_position_similarity` gives a grid's figure."""
+    return _Layout(to_pair(grid_size, "grid_size"), title).size
+
+
+def _draw_tiles(axes, values, cmap, norm, fontsize: int) -> None:
+    gh, gw = values.shape[:2]
     for i in range(gh):
         for j in range(gw):
             ax = axes[i, j]
@@ -308,26 +361,21 @@ def plot_position_similarity(similarity: torch.Tensor, *, title: str | None = No
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(str(i + 1), rotation=0, ha="right", va="center",
-                              fontsize=small, labelpad=3)
+                ax.set_ylabel(str(i), rotation=0, ha="right", va="center",
+                              fontsize=fontsize, labelpad=3)
             if i == gh - 1:
-                ax.set_xlabel(str(j + 1), fontsize=small, labelpad=3)
-    fig.supylabel("input patch row", x=0.12 / fw, ha="left")
-    fig.supxlabel("input patch column", y=0.08 / fh, va="bottom")
-    if title:
-        fig.suptitle(title, y=1 - 0.1 / fh, va="top")
+                ax.set_xlabel(str(j), fontsize=fontsize, labelpad=3)
 
-    cax = fig.add_axes((box["right"] + 0.2 / fw, box["bottom"], 0.15 / fw, box["top"] - box["bottom"]))
-    mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    below = values.size and values.min() < vmin - 1e-6  # 1e-6: float32 rounding, not data
-    above = values.size and values.max() > vmax + 1e-6
+
+def _draw_colour_bar(fig, box: dict, values, cmap, norm) -> None:
+    import matplotlib.pyplot as plt
+
+    fw, _ = fig.get_size_inches()
+    cax = fig.add_axes((box["right"] + 0.2 / fw, box["bottom"], 0.15 / fw,
+                        box["top"] - box["bottom"]))
+    below = values.size and values.min() < norm.vmin - 1e-6  # 1e-6: float32 rounding
+    above = values.size and values.max() > norm.vmax + 1e-6
     extend = {(False, False): "neither", (True, False): "min",
               (False, True): "max", (True, True): "both"}[(bool(below), bool(above))]
-    fig.colorbar(mappable, cax=cax, label="cosine similarity", extend=extend)
-
-    if highlight is not None:
-        ax = axes[highlight[0], highlight[1]]
-        ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
-                               edgecolor="black", linewidth=2.5, clip_on=False,
-                               gid="highlight"))
-    return fig, axes
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax,
+                 label="cosine similarity", extend=extend)

@@ -14,11 +14,9 @@ replaced unless ``--force`` is given. The shipped checkpoint,
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import math
-import os
-import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,9 +25,18 @@ import torch
 import torch.nn.functional as F
 
 from vit_tutorial.data import digits
-from vit_tutorial.model import TINY_VIT_CONFIG, TinyViT, ViTConfig
+from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
+from vit_tutorial.model import (
+    TINY_VIT_CONFIG,
+    TINY_VIT_SHA256,
+    TinyViT,
+    ViTConfig,
+    evaluate,
+    state_dict_sha256,
+)
+from vit_tutorial.similarity import locality_score, position_similarity
 
-__all__ = ["TrainConfig", "train", "evaluate", "save_checkpoint", "main"]
+__all__ = ["TrainConfig", "train", "save_checkpoint", "main"]
 
 
 @dataclass(frozen=True)
@@ -58,20 +65,6 @@ def _shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> 
     return padded[:, 0][batch, rows, cols].unsqueeze(1)  # (B, H, W) -> (B, 1, H, W)
 
 
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = 512) -> float:
-    """Accuracy of ``model`` on ``(images, labels)``, in [0, 1]."""
-    was_training = model.training
-    model.eval()
-    correct = 0
-    for start in range(0, len(labels), batch_size):
-        logits = model(images[start:start + batch_size])
-        correct += (logits.argmax(-1) == labels[start:start + batch_size]).sum().item()
-    model.train(was_training)
-    return correct / len(labels)
-
-
 def train(model_config: ViTConfig = TINY_VIT_CONFIG, recipe: TrainConfig = TrainConfig(),
           progress: bool = True, model: TinyViT | None = None) -> tuple[TinyViT, dict]:
     """Train a TinyViT on the digits' train split; returns ``(model, metrics)``.
@@ -91,7 +84,7 @@ def train(model_config: ViTConfig = TINY_VIT_CONFIG, recipe: TrainConfig = Train
     generator = torch.Generator().manual_seed(recipe.seed)
     model = TinyViT(model_config) if model is None else model
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2 and p is not getattr(model.pos_embedding, "pos_embed", None)]
+    decay = [p for p in params if p.ndim >= 2 and p is not getattr(model.positional_embedding, "pos_embed", None)]
     no_decay = [p for p in params if all(p is not q for q in decay)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": recipe.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=recipe.lr)
@@ -131,54 +124,54 @@ STORED_METRICS = ("train_accuracy", "test_accuracy")  # not the time: the file s
 
 def save_checkpoint(model: TinyViT, metrics: dict, recipe: TrainConfig, path: Path,
                     force: bool = False) -> None:
-    """Write ``{config, state_dict, metrics, recipe}`` atomically; never replace a file
-    unless ``force``."""
-    path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to replace it, or --output another path")
-    buffer = io.BytesIO()
+    """Write ``{config, state_dict, content_sha256, metrics, recipe}`` atomically (see
+    :func:`vit_tutorial.files.atomic_write`); never replace a file unless ``force``.
+
+    ``content_sha256`` is the hash of the weights themselves, which every loader checks, so
+    a damaged copy of any checkpoint is caught, not only the shipped one."""
     stored = {k: metrics[k] for k in STORED_METRICS if k in metrics}
-    torch.save({"config": asdict(model.config), "state_dict": model.state_dict(),
-                "metrics": stored, "recipe": asdict(recipe)}, buffer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getvalue())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is for sharing
-        os.replace(tmp, path)  # atomic on the same file system
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    state = model.state_dict()
+    buffer = io.BytesIO()
+    torch.save({"config": asdict(model.config), "state_dict": state,
+                "content_sha256": state_dict_sha256(state), "metrics": stored,
+                "recipe": asdict(recipe)}, buffer)
+    atomic_write(path, buffer.getvalue(), force=force)
 
 
-def main(argv: list[str] | None = None) -> int:
+MAX_SEED = 2 ** 63 - 1  # torch.manual_seed takes a 64-bit seed
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m vit_tutorial.train",
                                      description="Train TinyViT on the digits (CPU, ~1 minute).")
     parser.add_argument("--output", type=Path, default=Path("tiny_vit_digits.pt"),
                         help="where to write the checkpoint (default: ./tiny_vit_digits.pt)")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="at least 1")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed,
+                        help=f"0 … {MAX_SEED}")
     args = parser.parse_args(argv)
-    if args.output.exists() and not args.force:
-        print(f"error: {args.output} exists; pass --force to replace it, or --output another path",
-              file=sys.stderr)
-        return 1
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    if not 0 <= args.seed <= MAX_SEED:
+        parser.error(f"--seed must be from 0 to {MAX_SEED}, got {args.seed}")
+    try:  # before the training, not after it
+        check_output_path(args.output, force=args.force)
+    except OutputPathError as error:
+        parser.error(str(error))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     recipe = TrainConfig(epochs=args.epochs, seed=args.seed)
     model, metrics = train(TINY_VIT_CONFIG, recipe)
     save_checkpoint(model, metrics, recipe, args.output, force=args.force)
-    from vit_tutorial.similarity import locality_score, position_similarity
-
     grid = model.patch_embed.grid_size
-    score = locality_score(position_similarity(model.pos_embedding.pos_embed.detach(), grid))
+    score = locality_score(position_similarity(model.positional_embedding.pos_embed.detach(), grid))
     print(f"test accuracy {metrics['test_accuracy']:.2%} (train {metrics['train_accuracy']:.2%}), "
           f"{metrics['train_seconds']:.0f} s of training; E_pos locality score {score:.3f}; "
           f"saved to {args.output}")
-    import hashlib
-
-    from vit_tutorial.model import TINY_VIT_SHA256
-
     digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
     same = "identical to" if digest == TINY_VIT_SHA256 else "different from"
     print(f"SHA-256 {digest[:16]}…: {same} the shipped checkpoint")

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from vit_tutorial.model import ViTConfig, VisionTransformer
+from vit_tutorial.model import VisionTransformer, ViTConfig
 
 __all__ = ["TORCHVISION_KEYS", "TIMM_KEYS", "convert_state_dict", "from_torchvision", "from_timm",
            "WeightsUnavailable", "torchvision_pretrained_state_dict"]
@@ -34,7 +34,7 @@ __all__ = ["TORCHVISION_KEYS", "TIMM_KEYS", "convert_state_dict", "from_torchvis
 TORCHVISION_KEYS = (
     ("patch_embed.proj.{wb}", "conv_proj.{wb}"),
     ("class_token.cls_token", "class_token"),
-    ("pos_embedding.pos_embed", "encoder.pos_embedding"),
+    ("positional_embedding.pos_embed", "encoder.pos_embedding"),
     ("encoder.blocks.{i}.norm1.{wb}", "encoder.layers.encoder_layer_{i}.ln_1.{wb}"),
     ("encoder.blocks.{i}.attn.qkv.weight", "encoder.layers.encoder_layer_{i}.self_attention.in_proj_weight"),
     ("encoder.blocks.{i}.attn.qkv.bias", "encoder.layers.encoder_layer_{i}.self_attention.in_proj_bias"),
@@ -49,7 +49,7 @@ TORCHVISION_KEYS = (
 TIMM_KEYS = (  # our names follow timm's, so only the module paths differ
     ("patch_embed.proj.{wb}", "patch_embed.proj.{wb}"),
     ("class_token.cls_token", "cls_token"),
-    ("pos_embedding.pos_embed", "pos_embed"),
+    ("positional_embedding.pos_embed", "pos_embed"),
     ("encoder.blocks.{i}.{rest}", "blocks.{i}.{rest}"),
     ("norm.{wb}", "norm.{wb}"),
     ("head.{wb}", "head.{wb}"),
@@ -57,7 +57,7 @@ TIMM_KEYS = (  # our names follow timm's, so only the module paths differ
 
 _TABLES = {"torchvision": TORCHVISION_KEYS, "timm": TIMM_KEYS}
 _REQUIRED = ("patch_embed.proj.weight", "patch_embed.proj.bias", "class_token.cls_token",
-             "pos_embedding.pos_embed", "norm.weight", "norm.bias", "head.weight", "head.bias")
+             "positional_embedding.pos_embed", "norm.weight", "norm.bias", "head.weight", "head.bias")
 _FIELDS = {"{i}": r"(?P<i>\d+)", "{wb}": r"(?P<wb>weight|bias)",
            "{rest}": r"(?P<rest>(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(?:weight|bias))"}
 
@@ -152,7 +152,8 @@ def from_torchvision(model: nn.Module) -> VisionTransformer:
     Example:
         >>> ours = from_torchvision(torchvision.models.vit_b_16().eval()).eval()
     """
-    from torchvision.models.vision_transformer import EncoderBlock, VisionTransformer as TV
+    from torchvision.models.vision_transformer import EncoderBlock
+    from torchvision.models.vision_transformer import VisionTransformer as TV
 
     if not isinstance(model, TV):
         raise TypeError(f"from_torchvision expects a torchvision VisionTransformer, got "
@@ -182,7 +183,8 @@ def from_timm(model: nn.Module) -> VisionTransformer:
     (e.g. ``timm.create_model("vit_base_patch16_224")``).
     """
     from timm.layers import Mlp
-    from timm.models.vision_transformer import Attention, Block, VisionTransformer as TimmViT
+    from timm.models.vision_transformer import Attention, Block
+    from timm.models.vision_transformer import VisionTransformer as TimmViT
 
     if not isinstance(model, TimmViT):
         raise TypeError(f"from_timm expects a timm VisionTransformer, got {type(model).__name__}"

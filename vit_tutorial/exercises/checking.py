@@ -1,0 +1,371 @@
+r"""The machinery every exercise checker shares (the question banks live in one module per
+lesson beside this one).
+
+A checker ``check_<name>(answer)`` prints its feedback and returns a :class:`CheckResult`.
+"Implement it" checkers run the learner's function on several cases and compare it with
+the package's own reference; "check your understanding" checkers compare a dict of answers
+with :class:`Question` s. The conventions are in the README ("For teachers").
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import math
+import numbers
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from vit_tutorial.encoder import EncoderBlock
+
+__all__ = ["CheckResult", "NOT_IMPLEMENTED", "Question", "Stop", "WholeModuleCalled", "as_double",
+           "as_number", "check_answers", "checker", "close", "count_parameters",
+           "distinct_values", "fail", "guard_methods", "on_meta", "random_block", "run_answer", "shape_text",
+           "tensor_problem", "type_name"]
+
+NOT_IMPLEMENTED = ("not implemented yet — replace the `raise NotImplementedError` with your "
+                   "code, then run this cell again")
+
+class CheckResult:
+    """What a checker found. True if the answer is right.
+
+    Attributes:
+        exercise: the exercise's name, e.g. ``"image_to_patches"``.
+        status: ``"passed"``, ``"failed"`` or ``"not implemented"``.
+        message: the feedback the checker printed.
+    """
+
+    __slots__ = ("exercise", "status", "message")
+
+    def __init__(self, exercise: str, status: str, message: str):
+        self.exercise, self.status, self.message = exercise, status, message
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"CheckResult(exercise={self.exercise!r}, status={self.status!r})"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing in Jupyter: the checker has printed its feedback already."""
+
+
+class Stop(Exception):
+    """Ends a check early: ``status`` is "failed" or "not implemented"."""
+
+    def __init__(self, status: str, lines: list[str]):
+        super().__init__(status)
+        self.status, self.lines = status, list(lines)
+
+
+class WholeModuleCalled(Stop):
+    """Raised when the learner calls the reference module they are asked to write."""
+
+
+def fail(*lines: str):
+    raise Stop("failed", [line for line in lines if line])
+
+
+_MARKS = {"passed": "✓", "failed": "✗", "not implemented": "○"}
+
+
+def _set_threads(count: int) -> None:
+    """``torch.set_num_threads``, silently: PyTorch's native thread pool (not OpenMP) warns
+    when the count changes after parallel work, and a warning would break strict nbval."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.set_num_threads(count)
+
+
+def checker(exercise: str):
+    """Run a check body with forked, seeded RNG; print and return its feedback."""
+
+    def decorate(body: Callable[[object], str | list[str]]):
+        @functools.wraps(body)
+        def check(answer):
+            generator = torch.random.default_generator
+            threads = torch.get_num_threads()
+            _set_threads(1)  # tiny tensors: one thread is fastest, even on a busy CPU
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    generator.manual_seed(0)
+                    try:
+                        result = body(answer)
+                        status, lines = "passed", [result] if isinstance(result, str) else result
+                    except Stop as stop:
+                        status, lines = stop.status, stop.lines
+            finally:
+                _set_threads(threads)
+            head, *rest = lines
+            message = "\n".join([f"{_MARKS[status]} {exercise}: {head}",
+                                 *(f"  {line}" for line in rest)])
+            print(message)
+            return CheckResult(exercise, status, message)
+
+        check.__signature__ = inspect.signature(body).replace(return_annotation=CheckResult)
+        return check
+
+    return decorate
+
+
+_EXCEPTION_HINTS = (  # (text in the error message, what it usually means)
+    ("is invalid for input of size",
+     "a reshape asked for sizes that don't multiply to the number of values: print x.shape "
+     "before each reshape and compare it with the lesson's shape comments"),
+    ("view size is not compatible",
+     "after permute or transpose the values are no longer in memory order: use .reshape(...) "
+     "instead of .view(...)"),
+    ("Sizes of tensors must match except in dimension",
+     "torch.cat needs the same size in every dimension except the one you join along: "
+     "compare the shapes of the pieces"),
+    ("a leaf Variable that requires grad is being used in an in-place operation",
+     "copying into a parameter must not be recorded by autograd: do the copies inside "
+     "`with torch.no_grad():`"),
+    ("number of dims don't match in permute",
+     "permute takes one index per dimension of the tensor: count them with x.ndim"),
+    ("shapes cannot be multiplied",
+     "a matrix product got shapes whose inner sizes differ: check whether one side needs .T"),
+    ("must match the size of tensor b",
+     "two tensors combined with + or * have shapes that don't broadcast: compare them"),
+    ("is not defined",
+     "a name is not defined: run the cells above first, and import what you use"),
+)
+_DEFAULT_HINT = ("print the shapes of your intermediate tensors and compare them with the "
+                 "lesson's shape comments")
+
+
+def _describe_exception(error: BaseException) -> str:
+    text = str(error).strip()
+    text = text.splitlines()[0] if text else ""
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x…", text)  # no memory addresses in the feedback
+    if len(text) > 200:
+        text = text[:199] + "…"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def run_answer(fn, *args, case: str = "",
+         hint: str | Callable[[BaseException], str | None] | None = None,
+         fallback: str | None = None):
+    """Call the learner's ``fn``; turn NotImplementedError and other errors into feedback.
+
+    On an exception the feedback names it in one line, then adds what its message usually
+    means, ``hint`` (a text, or a function of the exception that may return ``None``) and,
+    only if neither says anything, ``fallback``.
+    """
+    if not callable(fn):
+        fail(f"expected your function, got {type_name(fn)}; pass the function itself, "
+              f"without calling it (no parentheses)")
+    try:
+        return fn(*args)
+    except Stop:
+        raise
+    except NotImplementedError:
+        raise Stop("not implemented", [NOT_IMPLEMENTED]) from None
+    except Exception as error:  # a learner's bug: report it in one line, with a hint
+        lines = [f"{case}your function raised {_describe_exception(error)}"]
+        usual = next((h for text, h in _EXCEPTION_HINTS if text in str(error)), None)
+        specific = hint(error) if callable(hint) else hint
+        hints = [h for h in (usual, specific) if h] or [fallback or _DEFAULT_HINT]
+        lines += [f"hint: {h}" for h in hints]
+        raise Stop("failed", lines) from None
+
+
+def type_name(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {shape_text(value)}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"
+
+
+def shape_text(value) -> str:
+    shape = tuple(value.shape) if isinstance(value, torch.Tensor) else tuple(value)
+    return str(shape) if len(shape) != 1 else f"({shape[0]},)"
+
+
+def as_double(x: torch.Tensor) -> torch.Tensor:
+    return x.detach().cpu().to(torch.float64)
+
+
+def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
+    if tuple(a.shape) != tuple(b.shape) or a.is_complex() or b.is_complex():
+        return False
+    return bool(torch.allclose(as_double(a), as_double(b), rtol=1e-4, atol=atol))
+
+
+def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: str = "",
+                    wrong_values: str = "wrong values") -> list[str] | None:
+    """``None`` if ``got`` matches ``expected``, else the lines that say what is wrong.
+
+    ``variants`` are known mistakes, ``(tensor or shape tuple, explanation)``: a tensor must
+    match ``got`` value for value, a shape tuple only in shape.
+    """
+    label = f"{name}: " if name else ""
+    if not isinstance(got, torch.Tensor):
+        return [f"{label}your function returned {type_name(got)}; return a torch.Tensor of "
+                f"shape {shape_text(expected)}"]
+    known = [(v, m) for v, m in variants
+             if not (isinstance(v, torch.Tensor) and close(v, expected))]
+    if tuple(got.shape) != tuple(expected.shape):
+        for v, message in known:
+            if isinstance(v, torch.Tensor) and close(got, v):
+                return [label + message]
+        for v, message in known:
+            if isinstance(v, tuple) and tuple(got.shape) == v:
+                return [label + message]
+        lines = [f"{label}wrong shape: expected {shape_text(expected)}, got {shape_text(got)}"]
+        if got.numel() == expected.numel():
+            lines.append("the number of values is right; the shape you reshape to is not")
+        return lines
+    if got.is_complex() or torch.isnan(as_double(got)).any():
+        return [f"{label}the result contains NaN or complex values"]
+    if close(got, expected):
+        return None
+    for v, message in known:
+        if isinstance(v, torch.Tensor) and close(got, v):
+            return [label + message]
+    if close(got.flatten().sort().values, expected.flatten().sort().values):
+        return [f"{label}right values, wrong order: compare your result with the expected "
+                f"layout in the lesson"]
+    return [label + wrong_values]
+
+
+def distinct_values(*shape: int) -> torch.Tensor:
+    """Distinct values 0, 1, 2, … — every misplaced value shows."""
+    return torch.arange(math.prod(shape), dtype=torch.float32).reshape(shape)
+
+
+def as_number(value: object):
+    """A learner's number as int/float (``None`` if it is not one)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+# --- "check your understanding": dicts of answers -----------------------------------------
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    text: str  # what is asked (for the template)
+    expected: object  # an int, or a tuple of ints (a shape)
+    mistakes: tuple = ()  # ((a wrong answer, why it is wrong), ...)
+    hint: str = ""  # for any other wrong answer
+    also: tuple = ()  # ((another right answer, a note), ...)
+
+
+def _normalise(value: object):
+    if isinstance(value, (tuple, list, torch.Size)):
+        items = [as_number(v) for v in value]
+        return None if any(v is None for v in items) else tuple(items)
+    return as_number(value)
+
+
+def _show(value) -> str:
+    if isinstance(value, int) and abs(value) >= 10_000:
+        return f"{value:,}"
+    return str(value)
+
+
+def _template(questions: list[Question]) -> list[str]:
+    lines = ["Return a dict with these keys (replace each ... with your answer):", "{"]
+    lines += [f'    "{q.key}": ...,  # {q.text}' for q in questions]
+    return lines + ["}"]
+
+
+def check_answers(answers: object, questions: list[Question]) -> list[str]:
+    if callable(answers) and not isinstance(answers, dict):
+        try:
+            answers = run_answer(answers, fallback="your function should just return the dict of "
+                                             "answers")
+        except Stop as stop:
+            if stop.status == "not implemented":
+                stop.lines += _template(questions)
+            raise
+    if not isinstance(answers, dict):
+        fail(f"expected a dict of answers (or a function that returns one), got "
+              f"{type_name(answers)}", *_template(questions))
+    keys = [q.key for q in questions]
+    lines, notes, right = [], [], 0
+    for key in answers:
+        if key not in keys:
+            lower = {k.lower(): k for k in keys}
+            guess = lower.get(str(key).lower()) or next(
+                iter(difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)), None)
+            notes.append(f"unknown key {key!r}" + (f" — did you mean {guess!r}?" if guess else
+                                                   f"; the keys are {', '.join(keys)}"))
+    for q in questions:
+        given = answers.get(q.key, ...)
+        if given is ... or given is None:
+            lines.append(f"{q.key}: not answered yet ({q.text})")
+            continue
+        value = _normalise(given)
+        wants_shape = isinstance(q.expected, tuple)
+        if value is None or isinstance(value, tuple) != wants_shape:
+            kind = "a shape, a tuple of ints like (1, 2, 3)" if wants_shape else "a number"
+            lines.append(f"{q.key}: expected {kind}, got {type_name(given)}")
+            continue
+        if value == q.expected:
+            right += 1
+            continue
+        note = next((n for v, n in q.also if value == v), None)
+        if note is not None:
+            right += 1
+            notes.append(f"{q.key}: right — {note}")
+            continue
+        why = next((w for v, w in q.mistakes if value == v), q.hint)
+        lines.append(f"{q.key}: {_show(value)} is not right — {why}")
+    total = len(questions)
+    if right == total:
+        return [f"all {total} answers are correct.", *notes]
+    fail(f"{right} of {total} answers correct", *lines, *notes)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def on_meta(build: Callable[[], nn.Module]) -> nn.Module:
+    """Build a module without allocating its weights (shapes and counts only)."""
+    with torch.device("meta"):
+        return build()
+
+
+def random_block(D: int, num_heads: int, mlp_dim: int) -> EncoderBlock:
+    """An encoder block in eval mode with non-trivial LayerNorm weights."""
+    block = EncoderBlock(D, num_heads, mlp_dim).eval()
+    with torch.no_grad():
+        for norm in (block.norm1, block.norm2):
+            norm.weight.normal_(1.0, 0.5)
+            norm.bias.normal_(0.0, 0.5)
+    return block
+
+
+def guard_methods(module: nn.Module, names: tuple[str, ...], refusal: Stop) -> nn.Module:
+    """Make ``module``'s methods ``names`` raise ``refusal`` — through the instance *and* its
+    class (``type(module).forward(module, x)``), so a learner asked to write a forward pass
+    from the parts can't call the whole thing. Returns ``module``, whose class becomes a
+    subclass of its own; its parts keep working."""
+
+    def refuse(*args, **kwargs):
+        raise refusal
+
+    guarded = type(f"Guarded{type(module).__name__}", (type(module),),
+                   {name: refuse for name in names})
+    module.__class__ = guarded
+    return module
