@@ -35,9 +35,16 @@ def test_digits_other_sizes_same_split():
 
 @pytest.mark.parametrize("split, size, message", [
     ("validation", 28, r"split must be 'train' or 'test', got 'validation'"),
-    ("train", 4, r"image_size must be an int ≥ 8"),
-    ("train", (28, 28), r"image_size must be an int ≥ 8"),
+    ("train", 4, r"image_size must be at least 8 on each side \(the digits are 8×8\), got 4"),
+    ("train", (28, 6), r"image_size must be at least 8 on each side"),
 ])
 def test_digits_errors(split, size, message):
     with pytest.raises(ValueError, match=message):
         digits(split, size)
+
+
+def test_digits_at_another_aspect_are_the_same_recipe():
+    wide, labels = digits("test", (28, 56))
+    square, same_labels = digits("test", 28)
+    assert wide.shape == (360, 1, 28, 56) and torch.equal(labels, same_labels)
+    assert torch.equal(digits("test", (28, 28))[0], square)

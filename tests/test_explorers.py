@@ -10,11 +10,21 @@ import pytest
 import torch
 
 from vit_tutorial import explorers
-from vit_tutorial.explorers import (Picture, draw_patch_explorer, interpolation_view,
-                                    patch_embedding_view, patch_explorer_png, patch_summary,
-                                    preview_png, render_png, resolution_accuracy,
-                                    similarity_source, similarity_view, static_preview,
-                                    held_out_digits)
+from vit_tutorial.explorers import (
+    Picture,
+    draw_patch_explorer,
+    held_out_digits,
+    interpolation_view,
+    patch_embedding_view,
+    patch_explorer_png,
+    patch_summary,
+    preview_png,
+    render_png,
+    resolution_accuracy,
+    similarity_source,
+    similarity_view,
+    static_preview,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -245,7 +255,7 @@ def test_interpolation_view_is_resize_pos_embed():
     from vit_tutorial.interpolation import resize_pos_embed
     from vit_tutorial.model import load_tiny_vit
 
-    pos_embed = load_tiny_vit().pos_embedding.pos_embed.detach()
+    pos_embed = load_tiny_vit().positional_embedding.pos_embed.detach()
     view = interpolation_view(5, 12, "bilinear", (4, 11))
     expected = resize_pos_embed(pos_embed, (5, 12), 7, mode="bilinear")
     torch.testing.assert_close(view.pos_embed, expected)

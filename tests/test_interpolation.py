@@ -3,8 +3,12 @@
 import pytest
 import torch
 
-from vit_tutorial.interpolation import (MODES, plot_resized_channels, resize_pos_embed,
-                                        zoom_pos_embed)
+from vit_tutorial.interpolation import (
+    MODES,
+    plot_resized_channels,
+    resize_pos_embed,
+    zoom_pos_embed,
+)
 
 D = 16  # a small embedding width keeps the tests fast; the ViT-B/16 case uses 768
 
@@ -217,8 +221,8 @@ def test_zoom_shapes_and_prefix():
 
 def test_zoom_matches_scipy_called_as_the_original():
     """The original: grid (H/P, W/P, D), scipy.ndimage.zoom(grid, (new/old, new/old, 1), order=1)."""
-    from scipy import ndimage
     import numpy as np
+    from scipy import ndimage
 
     pos_embed = make_pos_embed((14, 14), 1)
     posemb_tok, posemb_grid = pos_embed[:, :1].numpy(), pos_embed[0, 1:].numpy()

@@ -3,8 +3,11 @@
 import pytest
 import torch
 
-from vit_tutorial.patch_embedding import (LinearPatchEmbedding, PatchEmbedding,
-                                          plot_embedding_channels)
+from vit_tutorial.patch_embedding import (
+    LinearPatchEmbedding,
+    PatchEmbedding,
+    plot_embedding_channels,
+)
 
 CONFIGS = [  # image_size, patch_size, in_channels, embed_dim
     (224, 16, 3, 768),
@@ -186,3 +189,27 @@ def test_plot_rgb_tokens():
     with pytest.raises(ValueError, match=r"got 1 titles for 2 sequences"):
         plot_rgb_tokens(tokens, (2, 3), titles=["x"])
     plt.close("all")
+
+
+def test_plot_principal_components():
+    import matplotlib.pyplot as plt
+
+    from vit_tutorial.patch_embedding import (PatchEmbedding, plot_principal_components,
+                                              principal_components)
+
+    gray = PatchEmbedding(28, 4, 1, 64)
+    components, explained = principal_components(gray, k=10)
+    fig, axes = plot_principal_components(components, explained, ncols=4, title="t")
+    assert axes.shape == (3, 4) and not axes[2, 3].axison  # 10 images, 2 unused slots
+    assert len(fig.axes) == 13  # 12 panels + one colour bar
+    plt.close(fig)
+    rgb = PatchEmbedding(32, 8, 3, 16)
+    fig, axes = plot_principal_components(*principal_components(rgb, k=4))
+    assert len(fig.axes) == 4  # RGB: no colour bar
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"components must have shape \(k, C, P, P\)"):
+        plot_principal_components(torch.rand(4, 16), torch.rand(4))
+    with pytest.raises(ValueError, match=r"explained must have shape \(10,\)"):
+        plot_principal_components(components, explained[:3])
+    with pytest.raises(TypeError, match="ncols must be a positive int"):
+        plot_principal_components(components, explained, ncols=2.5)

@@ -4,8 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial.patches import (image_to_patches, num_patches, patches_to_image,
-                                  plot_patch_grid, plot_patch_sequence)
+from vit_tutorial.patches import (
+    image_to_patches,
+    num_patches,
+    patches_to_image,
+    plot_patch_grid,
+    plot_patch_sequence,
+)
 
 SIZES = [  # (image_size (H, W), patch_size (P_h, P_w), C)
     ((224, 224), (16, 16), 3),

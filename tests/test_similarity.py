@@ -178,12 +178,12 @@ def test_plot_layout(grid):
     assert all(im.cmap.name == "RdBu_r" for im in images)
     assert images[gw + 2].get_array().shape == (gh, gw)
     assert (images[gw + 2].get_array() == sim[1, 2].numpy()).all()  # tile (1, 2) is sim[1, 2]
-    assert [axes[i, 0].get_ylabel() for i in range(gh)] == [str(i + 1) for i in range(gh)]
-    assert [axes[-1, j].get_xlabel() for j in range(gw)] == [str(j + 1) for j in range(gw)]
+    assert [axes[i, 0].get_ylabel() for i in range(gh)] == [str(i) for i in range(gh)]
+    assert [axes[-1, j].get_xlabel() for j in range(gw)] == [str(j) for j in range(gw)]
     assert all(ax.get_xticks().size == 0 and ax.get_yticks().size == 0 for ax in axes.ravel())
     assert fig.get_suptitle() == "sin-cos"
-    assert fig.get_supylabel() == "input patch row"
-    assert fig.get_supxlabel() == "input patch column"
+    assert fig.get_supylabel() == "input patch row (from 0)"
+    assert fig.get_supxlabel() == "input patch column (from 0)"
     assert not any(ax.patches for ax in axes.ravel())  # no highlight asked for
     plt.close(fig)
 

@@ -49,9 +49,10 @@ def test_unknown_weights():
 
 # --- converting torchvision and timm models (random weights, nothing downloaded) ----------
 
+from collections import OrderedDict  # noqa: E402
+
 import timm  # noqa: E402
 import torchvision  # noqa: E402
-from collections import OrderedDict  # noqa: E402
 
 from vit_tutorial.model import vit_b_16  # noqa: E402
 from vit_tutorial.weights import convert_state_dict, from_timm, from_torchvision  # noqa: E402
@@ -120,7 +121,7 @@ def test_vit_b16_at_384_matches_torchvisions_own_path(torchvision_b16):
     tv384 = torchvision.models.vit_b_16(image_size=384).eval()
     tv384.load_state_dict(state)
     ours384 = from_torchvision(tv224).resized(384, align_corners=True)
-    assert ours384.pos_embedding.pos_embed.shape == (1, 577, 768)
+    assert ours384.positional_embedding.pos_embed.shape == (1, 577, 768)
     x = torch.randn(1, 3, 384, 384)
     with torch.no_grad():
         torch.testing.assert_close(ours384(x), tv384(x), atol=1e-4, rtol=0)
@@ -173,8 +174,8 @@ def test_wrong_library_and_wrong_keys():
 
 
 def test_state_dict_of_another_size():
-    from vit_tutorial.weights import _load
     from vit_tutorial.model import ViTConfig
+    from vit_tutorial.weights import _load
 
     state = convert_state_dict(_small_timm().state_dict(), "timm")
     config = ViTConfig(image_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=4,

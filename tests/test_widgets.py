@@ -9,8 +9,13 @@ import torch
 widgets = pytest.importorskip("ipywidgets")
 
 from vit_tutorial import explorers  # noqa: E402
-from vit_tutorial.widgets import (Explorer, interpolation_explorer,  # noqa: E402
-                                  patch_embedding_explorer, patch_explorer, similarity_explorer)
+from vit_tutorial.widgets import (  # noqa: E402
+    Explorer,
+    interpolation_explorer,
+    patch_embedding_explorer,
+    patch_explorer,
+    similarity_explorer,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -9,12 +9,15 @@ with :class:`Question` s. The conventions are in the README ("For teachers").
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import inspect
 import math
 import numbers
 import re
+import signal
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from vit_tutorial.encoder import EncoderBlock
 
 __all__ = ["CheckResult", "NOT_IMPLEMENTED", "Question", "Stop", "WholeModuleCalled", "as_double",
            "as_number", "check_answers", "checker", "close", "count_parameters",
-           "distinct_values", "fail", "guard_methods", "on_meta", "random_block", "run_answer", "shape_text",
+           "distinct_values", "fail", "guard_methods", "on_meta", "TIME_LIMIT", "random_block", "run_answer", "shape_text",
            "tensor_problem", "type_name"]
 
 NOT_IMPLEMENTED = ("not implemented yet — replace the `raise NotImplementedError` with your "
@@ -88,7 +91,11 @@ def _set_threads(count: int) -> None:
 
 
 def checker(exercise: str):
-    """Run a check body with forked, seeded RNG; print and return its feedback."""
+    """Run a check body with forked, seeded RNG; print and return its feedback.
+
+    Whatever the learner's answer does, the feedback is a few lines of text: a result the
+    check can't read (a meta tensor, an odd type) is reported in one line, not a traceback.
+    """
 
     def decorate(body: Callable[[object], str | list[str]]):
         @functools.wraps(body)
@@ -99,11 +106,7 @@ def checker(exercise: str):
             try:
                 with torch.random.fork_rng(devices=[]):
                     generator.manual_seed(0)
-                    try:
-                        result = body(answer)
-                        status, lines = "passed", [result] if isinstance(result, str) else result
-                    except Stop as stop:
-                        status, lines = stop.status, stop.lines
+                    status, lines = _outcome(body, answer)
             finally:
                 _set_threads(threads)
             head, *rest = lines
@@ -116,6 +119,18 @@ def checker(exercise: str):
         return check
 
     return decorate
+
+
+def _outcome(body: Callable[[object], str | list[str]], answer) -> tuple[str, list[str]]:
+    try:
+        result = body(answer)
+        return "passed", [result] if isinstance(result, str) else result
+    except Stop as stop:
+        return stop.status, stop.lines
+    except Exception as error:  # the answer broke the check itself: say so in one line
+        return "failed", [f"the checker could not read your answer "
+                          f"({_describe_exception(error)}); return what the exercise asks "
+                          f"for — the lesson's cell above shows the expected type and shape"]
 
 
 _EXCEPTION_HINTS = (  # (text in the error message, what it usually means)
@@ -153,24 +168,88 @@ def _describe_exception(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+#: Seconds a learner's function may run in one call before the checker gives up on it.
+TIME_LIMIT = 10
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise :class:`_TooSlow` in the main thread after ``seconds`` (where the platform has
+    ``SIGALRM``: Linux and macOS, Colab included; elsewhere no limit)."""
+    usable = (hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _snapshots(args: tuple) -> list:
+    """Copies of the tensor (and module) arguments, to see whether the learner changed them."""
+    copies = []
+    for arg in args:
+        if isinstance(arg, torch.Tensor) and arg.device.type != "meta":
+            copies.append((arg, arg.detach().clone()))
+        elif isinstance(arg, nn.Module):
+            copies.append((arg, {k: v.detach().clone() for k, v in arg.state_dict().items()}))
+    return copies
+
+
+def _changed(copies: list) -> bool:
+    for arg, copy in copies:
+        if isinstance(arg, torch.Tensor):
+            if arg.shape != copy.shape or not torch.equal(arg.detach(), copy):
+                return True
+        else:
+            state = arg.state_dict()
+            if state.keys() != copy.keys() or any(not torch.equal(state[k].detach(), v)
+                                                  for k, v in copy.items()):
+                return True
+    return False
+
+
 def run_answer(fn, *args, case: str = "",
-         hint: str | Callable[[BaseException], str | None] | None = None,
-         fallback: str | None = None):
+               hint: str | Callable[[BaseException], str | None] | None = None,
+               fallback: str | None = None, time_limit: float | None = None):
     """Call the learner's ``fn``; turn NotImplementedError and other errors into feedback.
 
     On an exception the feedback names it in one line, then adds what its message usually
     means, ``hint`` (a text, or a function of the exception that may return ``None``) and,
-    only if neither says anything, ``fallback``.
+    only if neither says anything, ``fallback``. A call that runs longer than
+    ``time_limit`` seconds (default :data:`TIME_LIMIT`) is stopped and reported, and a call
+    that changes its tensor or module arguments in place fails: a checker's cases must stay
+    what they were.
     """
     if not callable(fn):
         fail(f"expected your function, got {type_name(fn)}; pass the function itself, "
-              f"without calling it (no parentheses)")
+             f"without calling it (no parentheses)")
+    limit = TIME_LIMIT if time_limit is None else time_limit
+    copies = _snapshots(args)
     try:
-        return fn(*args)
+        with _time_limit(limit):
+            result = fn(*args)
     except Stop:
         raise
     except NotImplementedError:
         raise Stop("not implemented", [NOT_IMPLEMENTED]) from None
+    except _TooSlow:
+        fail(f"{case}your function did not finish within {limit:g} s; look for a loop that "
+             f"never ends (a while loop whose condition never changes), then run the cell "
+             f"again")
     except Exception as error:  # a learner's bug: report it in one line, with a hint
         lines = [f"{case}your function raised {_describe_exception(error)}"]
         usual = next((h for text, h in _EXCEPTION_HINTS if text in str(error)), None)
@@ -178,6 +257,11 @@ def run_answer(fn, *args, case: str = "",
         hints = [h for h in (usual, specific) if h] or [fallback or _DEFAULT_HINT]
         lines += [f"hint: {h}" for h in hints]
         raise Stop("failed", lines) from None
+    if _changed(copies):
+        fail(f"{case}your function changed its input in place (an operation ending in _, "
+             f"or an assignment into a slice of an argument); work on a copy, or build a "
+             f"new tensor, so the caller's tensors stay as they were")
+    return result
 
 
 def type_name(value: object) -> str:
@@ -214,6 +298,9 @@ def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: st
     if not isinstance(got, torch.Tensor):
         return [f"{label}your function returned {type_name(got)}; return a torch.Tensor of "
                 f"shape {shape_text(expected)}"]
+    if got.device.type == "meta":
+        return [f"{label}your function returned a tensor on the meta device, which has a shape "
+                f"but no values; compute on the inputs' device (don't pass device='meta')"]
     known = [(v, m) for v, m in variants
              if not (isinstance(v, torch.Tensor) and close(v, expected))]
     if tuple(got.shape) != tuple(expected.shape):
@@ -229,6 +316,9 @@ def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: st
         return lines
     if got.is_complex() or torch.isnan(as_double(got)).any():
         return [f"{label}the result contains NaN or complex values"]
+    if got.dtype != expected.dtype:
+        return [f"{label}right shape, but the dtype is {got.dtype}; expected {expected.dtype}: "
+                f"keep the input's dtype (no .long(), .int() or .double() on the way)"]
     if close(got, expected):
         return None
     for v, message in known:

@@ -1,0 +1,109 @@
+"""The machinery every checker shares (``vit_tutorial.exercises.checking``) and the
+``vit_tutorial.exercises`` package itself."""
+
+import importlib
+
+import pytest
+import torch
+
+from vit_tutorial import exercises
+from vit_tutorial.exercises import checking
+from vit_tutorial.exercises.class_token import check_prepend_class_token
+from vit_tutorial.exercises.patches import check_image_to_patches
+from vit_tutorial.exercises.positional_embedding import (
+    check_permutation_invariance,
+    check_shuffle_patches,
+)
+from vit_tutorial.patches import image_to_patches
+
+
+def test_every_lesson_has_at_least_two_checkers_and_they_exist():
+    for lesson, (module, names) in exercises.CHECKERS.items():
+        assert len(names) >= 2, lesson
+        lesson_module = importlib.import_module(f"vit_tutorial.exercises.{module}")
+        assert sorted(names) == sorted(lesson_module.__all__), lesson
+
+
+def test_the_package_hands_out_each_lessons_checkers():
+    assert exercises.check_image_to_patches is check_image_to_patches
+    assert exercises.CheckResult is checking.CheckResult
+    with pytest.raises(AttributeError, match="no attribute 'check_nothing'"):
+        exercises.check_nothing  # noqa: B018
+
+
+def test_feedback_is_deterministic_and_leaves_the_random_numbers_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = check_permutation_invariance(lambda layer, tokens, perm: True).message
+    assert torch.equal(torch.rand(3), expected)
+    assert check_permutation_invariance(lambda layer, tokens, perm: True).message == first
+
+
+def test_check_result_shows_nothing_in_jupyter():
+    result = check_shuffle_patches(
+        lambda tokens, perm: torch.cat([tokens[:, :1], tokens[:, 1:][:, perm]], dim=1))
+    assert hasattr(result, "_ipython_display_") and result._ipython_display_() is None
+    assert repr(result) == "CheckResult(exercise='shuffle_patches', status='passed')"
+
+
+def test_an_exception_is_one_line_with_a_hint_and_no_address():
+    def buggy(images, patch_size):
+        raise ValueError(f"bad thing at {object()!r}")
+
+    message = check_image_to_patches(buggy).message
+    assert "your function raised ValueError: bad thing at <object object at 0x…>" in message
+    assert "hint: " in message and "Traceback" not in message
+    assert len(message.splitlines()) == 2
+
+
+def test_passing_the_result_instead_of_the_function_is_explained():
+    assert "pass the function itself" in check_image_to_patches(torch.zeros(3)).message
+
+
+def test_a_function_that_never_returns_is_stopped(monkeypatch):
+    monkeypatch.setattr(checking, "TIME_LIMIT", 0.3)
+
+    def forever(images, patch_size):
+        while True:
+            pass
+
+    result = check_image_to_patches(forever)
+    assert not result and "did not finish within 0.3 s" in result.message
+
+
+def test_a_function_that_changes_its_input_fails():
+    def in_place(images, patch_size):
+        patches = image_to_patches(images, patch_size).clone()
+        images.mul_(0)  # the caller's images are gone
+        return patches
+
+    result = check_image_to_patches(in_place)
+    assert not result and "changed its input in place" in result.message
+
+
+def test_a_class_token_changed_in_place_fails():
+    def writes_cls(tokens, cls_token):
+        with torch.no_grad():
+            cls_token.zero_()
+        return torch.cat([cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+
+    result = check_prepend_class_token(writes_cls)
+    assert not result and "changed its input in place" in result.message
+
+
+def test_a_meta_tensor_is_one_line_not_a_traceback():
+    result = check_image_to_patches(lambda images, P: image_to_patches(images, P).to("meta"))
+    assert not result and "meta device" in result.message
+    assert len(result.message.splitlines()) == 1
+
+
+def test_an_answer_that_breaks_the_check_is_one_line(capsys):
+    @checking.checker("demo")
+    def check_demo(answer):
+        return f"got {answer.shape}"  # an answer without .shape breaks this check
+
+    result = check_demo(object())
+    assert not result and result.status == "failed"
+    assert "the checker could not read your answer (AttributeError" in result.message
+    assert len(result.message.splitlines()) == 1 and "Traceback" not in capsys.readouterr().out

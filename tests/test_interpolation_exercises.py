@@ -1,0 +1,92 @@
+"""Lesson 06's exercise checkers (``vit_tutorial.exercises.interpolation``): right answers pass,
+the student stub is "not implemented yet", and each known mistake gets its own hint."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from checker_cases import assert_hint, assert_not_implemented, assert_passes, with_answers
+
+from vit_tutorial.exercises import CHECKERS
+from vit_tutorial.exercises import interpolation as ex
+
+
+def resize_with(mode="bicubic", align_corners=False, fold_swapped=False, bad_fold=False,
+                drop_cls=False):
+    def fn(pos_embed, new_grid, old_grid):
+        cls, grid = pos_embed[:, :1], pos_embed[:, 1:]
+        D = pos_embed.shape[-1]
+        old = old_grid[::-1] if fold_swapped else old_grid
+        grid = grid.reshape(1, D, *old) if bad_fold else grid.transpose(1, 2).reshape(1, D, *old)
+        grid = F.interpolate(grid, size=new_grid, mode=mode, align_corners=align_corners)
+        grid = grid.flatten(2).transpose(1, 2)  # (1, N', D)
+        return grid if drop_cls else torch.cat([cls, grid], dim=1)
+    return fn
+
+
+def fold_the_whole_table(pos_embed, new_grid, old_grid):
+    """The class token's row folded into the grid with the patches: a reshape error."""
+    grid = pos_embed.transpose(1, 2).reshape(1, pos_embed.shape[-1], *old_grid)
+    return F.interpolate(grid, size=new_grid, mode="bicubic").flatten(2).transpose(1, 2)
+
+
+def grid_from_the_first_rows(pos_embed, new_grid, old_grid):
+    """Rows 0 … N-1 taken as the grid: the class token is interpolated as a patch."""
+    return resize_solution(torch.cat([pos_embed[:, :1], pos_embed[:, :-1]], dim=1), new_grid,
+                           old_grid)
+
+
+resize_solution = resize_with()
+
+
+ANSWERS = {
+    "check_interpolation_answers": {"grid_B16_384": (24, 24), "tokens_B16_384": 577,
+                                    "tokens_B16_384x512": 769, "unchanged_rows": 1},
+}
+SOLUTIONS = {
+    "check_resize_pos_embed": resize_solution,
+    **ANSWERS,
+}
+
+WRONG = [  # (checker, wrong answer, text the feedback must contain)
+    ("check_resize_pos_embed", fold_the_whole_table,
+     "the class token's row is still in the table you fold; keep the class token out of the "
+     "interpolation"),
+    ("check_resize_pos_embed", grid_from_the_first_rows,
+     "your grid starts at row 0, the class token's"),
+    ("check_resize_pos_embed",  # a fresh class-token row instead of the trained one
+     lambda pos, new, old: torch.cat([torch.zeros_like(pos[:, :1]),
+                                      resize_solution(pos, new, old)[:, 1:]], dim=1),
+     "the class token's row changed: keep the class token out of the interpolation"),
+    ("check_resize_pos_embed", resize_with(drop_cls=True), "the class token's row is missing"),
+    ("check_resize_pos_embed", resize_with(fold_swapped=True),
+     "the old grid was folded as (W/P, H/P): rows and columns swapped"),
+    ("check_resize_pos_embed", resize_with(bad_fold=True), "transpose to (1, D, N) first"),
+    ("check_resize_pos_embed", resize_with(align_corners=True),
+     "bicubic, align_corners=True (torchvision's setting)"),
+    ("check_resize_pos_embed", resize_with(mode="bilinear"), "you resized with bilinear"),
+    ("check_interpolation_answers",
+     with_answers(ANSWERS, "check_interpolation_answers", tokens_B16_384=576),
+     "the class token's row stays in the sequence"),
+    ("check_interpolation_answers", with_answers(ANSWERS, "check_interpolation_answers", unchanged_rows=0),
+     "the class token has no place on the grid")
+]
+
+
+def test_the_lesson_has_these_checkers_and_each_gets_wrong_answers():
+    assert set(CHECKERS["06_interpolation"][1]) == set(SOLUTIONS) == {name for name, _, _ in WRONG}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_right_answer_gets_a_short_confirmation(name, capsys):
+    assert_passes(getattr(ex, name), SOLUTIONS[name], capsys)
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_the_student_stub_is_not_implemented_yet(name):
+    assert_not_implemented(getattr(ex, name), ANSWERS.get(name))
+
+
+@pytest.mark.parametrize("name, answer, hint", WRONG,
+                         ids=[f"{name[6:]}-{i}" for i, (name, _, _) in enumerate(WRONG)])
+def test_a_wrong_answer_gets_its_specific_hint(name, answer, hint):
+    assert_hint(getattr(ex, name), answer, hint)

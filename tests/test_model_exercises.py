@@ -1,0 +1,78 @@
+"""Lesson 08's exercise checkers (``vit_tutorial.exercises.model``): right answers pass,
+the student stub is "not implemented yet", and each known mistake gets its own hint."""
+
+import pytest
+from checker_cases import assert_hint, assert_not_implemented, assert_passes, with_answers
+
+from vit_tutorial.exercises import CHECKERS
+from vit_tutorial.exercises import model as ex
+
+
+def vit_forward_solution(model, images):
+    tokens = model.patch_embed(images)  # x_p E: (B, N, D)
+    tokens = model.class_token(tokens)  # prepend x_class: (B, N + 1, D)
+    tokens = model.positional_embedding(tokens)  # + E_pos
+    z = model.encoder(tokens)  # Eq. 2-3: (B, N + 1, D)
+    return model.head(model.norm(z[:, 0]))  # Eq. 4, then the head: (B, classes)
+
+
+def mean_pooled(model, images):
+    z = model.encoder(model.positional_embedding(model.class_token(model.patch_embed(images))))
+    return model.head(model.norm(z.mean(dim=1)))
+
+
+def without_norm(model, images):
+    z = model.encoder(model.positional_embedding(model.class_token(model.patch_embed(images))))
+    return model.head(z[:, 0])
+
+
+def without_pos_embed(model, images):
+    z = model.encoder(model.class_token(model.patch_embed(images)))
+    return model.head(model.norm(z[:, 0]))
+
+
+ANSWERS = {
+    "check_vit_answers": {"params_B16": 86_567_656, "params_L16": 304_326_632,
+                          "layers_H14": 32, "tokens_B16_384": 577},
+}
+SOLUTIONS = {
+    "check_vit_forward": vit_forward_solution,
+    **ANSWERS,
+}
+
+WRONG = [  # (checker, wrong answer, text the feedback must contain)
+    ("check_vit_forward", mean_pooled, "global average pooling"),
+    ("check_vit_forward", without_norm, "the final LayerNorm is missing"),
+    ("check_vit_forward", without_pos_embed, "E_pos was not added"),
+    ("check_vit_forward", lambda model, images: model(images), "called the whole model"),
+    ("check_vit_forward", lambda model, images: type(model).forward(model, images),
+     "called the whole model"),
+    ("check_vit_forward", lambda model, images: model.head(model.forward_features(images)),
+     "called the whole model"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_B16=86_000_000),
+     "Table 1 rounds"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_L16=307_000_000),
+     "the count depends on P"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", tokens_B16_384=576),
+     "the class token is a token too"),
+]
+
+
+def test_the_lesson_has_these_checkers_and_each_gets_wrong_answers():
+    assert set(CHECKERS["08_model"][1]) == set(SOLUTIONS) == {name for name, _, _ in WRONG}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_right_answer_gets_a_short_confirmation(name, capsys):
+    assert_passes(getattr(ex, name), SOLUTIONS[name], capsys)
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_the_student_stub_is_not_implemented_yet(name):
+    assert_not_implemented(getattr(ex, name), ANSWERS.get(name))
+
+
+@pytest.mark.parametrize("name, answer, hint", WRONG,
+                         ids=[f"{name[6:]}-{i}" for i, (name, _, _) in enumerate(WRONG)])
+def test_a_wrong_answer_gets_its_specific_hint(name, answer, hint):
+    assert_hint(getattr(ex, name), answer, hint)

@@ -1,0 +1,88 @@
+"""Lesson 04's exercise checkers (``vit_tutorial.exercises.positional_embedding``): right answers pass,
+the student stub is "not implemented yet", and each known mistake gets its own hint."""
+
+import pytest
+import torch
+from checker_cases import assert_hint, assert_not_implemented, assert_passes, with_answers
+
+from vit_tutorial.exercises import CHECKERS
+from vit_tutorial.exercises import positional_embedding as ex
+
+
+def shuffle_solution(tokens, perm):
+    return torch.cat([tokens[:, :1], tokens[:, 1:][:, perm]], dim=1)
+
+
+def invariance_solution(layer, tokens, perm):
+    shuffled = shuffle_solution(tokens, perm)
+    return torch.allclose(layer(shuffled)[:, 0], layer(tokens)[:, 0], atol=1e-5)
+
+
+def equivariance_solution(layer, tokens, perm):
+    """Another right answer: the whole output is shuffled the same way."""
+    return torch.allclose(layer(shuffle_solution(tokens, perm)),
+                          shuffle_solution(layer(tokens), perm), atol=1e-5)
+
+
+def shuffled_outputs_compared_to_unshuffled(layer, tokens, perm):
+    return torch.allclose(layer(shuffle_solution(tokens, perm)), layer(tokens), atol=1e-5)
+
+
+ANSWERS = {
+    "check_pos_embed_answers": {"pos_embed_shape_B16": (197, 768),
+                                "pos_embed_params_B16": 151_296,
+                                "pos_embed_params_L32_384": 148_480,
+                                "pos_embed_rows_no_cls_B16": 196},
+}
+SOLUTIONS = {
+    "check_shuffle_patches": shuffle_solution,
+    "check_permutation_invariance": invariance_solution,
+    **ANSWERS,
+}
+
+WRONG = [  # (checker, wrong answer, text the feedback must contain)
+    ("check_shuffle_patches", lambda tokens, perm: tokens[:, perm],
+     "you indexed the whole sequence with perm"),
+    ("check_shuffle_patches", lambda tokens, perm: shuffle_solution(tokens, perm.argsort()),
+     "you applied the inverse permutation"),
+    ("check_shuffle_patches",
+     lambda tokens, perm: torch.cat([tokens[:, :1], tokens[:, perm]], dim=1), "off by one"),
+    ("check_permutation_invariance", lambda layer, tokens, perm: True,
+     "said True for position embeddings followed by the same encoder block"),
+    ("check_permutation_invariance", shuffled_outputs_compared_to_unshuffled,
+     "said False for an encoder block without position embeddings"),
+    ("check_permutation_invariance", lambda layer, tokens, perm: 1.0, "return True or False"),
+    ("check_pos_embed_answers", with_answers(ANSWERS, "check_pos_embed_answers",
+                                             pos_embed_params_B16=150_528),
+     "E_pos has a row for the class token too"),
+    ("check_pos_embed_answers", with_answers(ANSWERS, "check_pos_embed_answers",
+                                             pos_embed_shape_B16=(196, 768)),
+     "E_pos has a row for the class token too")
+]
+
+
+def test_the_lesson_has_these_checkers_and_each_gets_wrong_answers():
+    assert set(CHECKERS["04_positional_embeddings"][1]) == set(SOLUTIONS) == {name for name, _, _ in WRONG}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_right_answer_gets_a_short_confirmation(name, capsys):
+    assert_passes(getattr(ex, name), SOLUTIONS[name], capsys)
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_the_student_stub_is_not_implemented_yet(name):
+    assert_not_implemented(getattr(ex, name), ANSWERS.get(name))
+
+
+@pytest.mark.parametrize("name, answer, hint", WRONG,
+                         ids=[f"{name[6:]}-{i}" for i, (name, _, _) in enumerate(WRONG)])
+def test_a_wrong_answer_gets_its_specific_hint(name, answer, hint):
+    assert_hint(getattr(ex, name), answer, hint)
+
+
+def test_other_right_answers_are_accepted():
+    assert ex.check_permutation_invariance(equivariance_solution)
+    pos = with_answers(ANSWERS, "check_pos_embed_answers", pos_embed_shape_B16=(1, 197, 768))
+    result = ex.check_pos_embed_answers(pos)
+    assert result and "stores it as (1, N + 1, D)" in result.message
