@@ -1,0 +1,136 @@
+"""The course's pipeline pictures: up to date with their code, one per lesson, readable."""
+
+import io
+import shutil
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from PIL import Image
+
+from vit_tutorial import course, diagram
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text)]
+
+
+def test_committed_pictures_are_up_to_date():
+    """Each PNG in images/ carries the fingerprint of the code that drew it."""
+    stale = diagram.out_of_date(ROOT)
+    assert stale == [], f"{stale}: run `python -m vit_tutorial.diagram --write`"
+
+
+def test_a_changed_source_makes_every_picture_out_of_date(tmp_path, monkeypatch):
+    """Plant a change in (a copy of) diagram.py: the committed pictures no longer match."""
+    shutil.copytree(ROOT / "images", tmp_path / "images")
+    assert diagram.out_of_date(tmp_path) == []
+    changed = tmp_path / "diagram.py"
+    changed.write_text(Path(diagram.__file__).read_text(encoding="utf-8").replace(
+        "FONT = 10.5", "FONT = 11.0"), encoding="utf-8")
+    monkeypatch.setattr(diagram, "__file__", str(changed))
+    stale = diagram.out_of_date(tmp_path)
+    assert len(stale) == len(diagram.STEPS) + 1
+    assert "images/pipeline.png" in stale
+
+
+def test_fingerprint_depends_on_the_highlight_and_the_step_table(monkeypatch):
+    prints = {diagram.fingerprint(key) for key in [None, *diagram.HIGHLIGHTS]}
+    assert len(prints) == len(diagram.HIGHLIGHTS) + 1
+    before = diagram.fingerprint("patches")
+    monkeypatch.setitem(diagram.STEPS, 1, "embedding")
+    assert diagram.fingerprint("patches") != before
+
+
+def test_every_lesson_has_a_picture():
+    numbers = {int(lesson.name.split("_")[0]) for lesson in course.LESSONS}
+    assert numbers <= set(diagram.STEPS), "a lesson of course.LESSONS is missing from STEPS"
+    assert set(diagram.STEPS.values()) <= set(diagram.HIGHLIGHTS)
+    for number in diagram.STEPS:
+        assert (ROOT / "images" / f"pipeline_{number:02d}.png").is_file()
+    assert (ROOT / "images" / "pipeline.png").is_file()
+
+
+def test_the_picture_shows_the_papers_symbols_and_vit_b16_shapes():
+    fig = diagram.draw_pipeline()
+    shown = "\n".join(texts(fig))
+    for shape in ("224 × 224 × 3", "16 × 16 × 3", "196 × 768", "768 × 768", "197 × 768",
+                  "L = 12", "D = 768", r"\mathbf{E}_{pos}", r"\mathbf{x}_{class}",
+                  r"\mathrm{LN}(\mathbf{z}_L^0)", "MLP\nhead", "MSA"):
+        assert shape in shown, shape
+    assert tuple(round(v) for v in fig.get_size_inches() * fig.dpi) == (1760, 980)
+
+
+@pytest.mark.parametrize("lesson", sorted(diagram.STEPS))
+def test_each_lesson_picture_names_its_lesson(lesson):
+    fig = diagram.draw_pipeline(diagram.STEPS[lesson])
+    assert any(text.startswith(f"Lesson {lesson:02d}") for text in texts(fig))
+
+
+def test_notes_mark_what_a_step_adds():
+    assert any("what it learns" in t for t in texts(diagram.draw_pipeline("similarity")))
+    after = "\n".join(texts(diagram.draw_pipeline("after_the_paper")))
+    assert "register tokens" in after and "RoPE" in after and "FlexiViT" in after
+
+
+def test_bad_highlights_name_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown highlight 'cls'.*'class_token'"):
+        diagram.draw_pipeline("cls")
+    with pytest.raises(TypeError, match=r"highlight must be a step name.*got 3"):
+        diagram.pipeline_png(3)
+    with pytest.raises(TypeError, match="fig must be a matplotlib.figure.Figure"):
+        diagram.draw_pipeline(fig="figure")
+    with pytest.raises(ValueError, match=r"lesson must be one of the lesson numbers \[1, 2"):
+        diagram.show_pipeline(11)
+    with pytest.raises(TypeError, match="lesson must be a lesson number"):
+        diagram.show_pipeline("3")
+
+
+def test_draws_into_a_given_figure_without_touching_pyplot():
+    before = plt.get_fignums()
+    fig = Figure()
+    assert diagram.draw_pipeline("encoder", fig=fig) is fig
+    diagram.pipeline_png("position")
+    assert plt.get_fignums() == before
+    source = Path(diagram.__file__).read_text(encoding="utf-8")
+    assert "import matplotlib.pyplot" not in source and "import pyplot" not in source
+
+
+def test_png_metadata_holds_the_fingerprint_and_no_version_or_date():
+    with Image.open(io.BytesIO(diagram.pipeline_png("class_token"))) as image:
+        assert image.size == (1760, 980)
+        assert image.convert("RGBA").getpixel((0, 0))[3] == 0  # transparent corner
+        assert min(image.convert("RGBA").getpixel((880, 490))) >= 250  # the white panel
+        assert set(image.text) == {"Fingerprint", "Title"}
+        assert image.text["Fingerprint"] == diagram.fingerprint("class_token")
+        assert image.text["Title"] == "Lesson 03: prepend the class token"
+
+
+def test_show_pipeline_draws_from_code():
+    from IPython.display import Image as IPythonImage
+
+    shown = diagram.show_pipeline(3)
+    assert isinstance(shown, IPythonImage)
+    assert shown.data == diagram.pipeline_png("class_token")
+    assert shown.width == 880  # retina: 1760 px drawn, shown at GitHub's README width
+
+
+def test_command_checks_writes_and_removes_stale_pictures(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(diagram, "STEPS", {1: "patches", 2: "embedding"})
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "pipeline_09.png").write_bytes(b"old")
+    assert diagram.main(["--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "images/pipeline_01.png" in err and "pipeline_09.png (not in STEPS)" in err
+    assert diagram.main(["--write", "--root", str(tmp_path)]) == 0
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == [
+        "pipeline.png", "pipeline_01.png", "pipeline_02.png"]
+
+
+def test_command_finds_the_repository_from_the_package_not_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert diagram.main([]) == 0

@@ -1,0 +1,606 @@
+r"""The course's picture of the whole: ViT-B/16 from image to class (the paper's Figure 1).
+
+One drawing shows every stage of Eq. 1–4 with the paper's symbols and ViT-B/16's real
+shapes — image $\mathbf{x}$ (224 × 224 × 3) → 196 flattened patches $\mathbf{x}_p$
+(196 × 768) → patch embeddings $\mathbf{x}_p\mathbf{E}$ → prepend $\mathbf{x}_{class}$
+(197 × 768) → add $\mathbf{E}_{pos}$ → $L$ pre-norm encoder blocks →
+$\mathbf{y} = \mathrm{LN}(\mathbf{z}_L^0)$ → MLP head → class. Each lesson opens with the
+same picture, its own step highlighted and the others greyed (``STEPS`` says which).
+
+The pictures are committed in ``images/`` (``pipeline.png``, ``pipeline_01.png`` …), and
+each PNG carries a fingerprint of the code that drew it, so a check can tell when one is
+out of date without comparing pixels (which differ between matplotlib versions)::
+
+    python -m vit_tutorial.diagram            # list out-of-date pictures (exit status 1)
+    python -m vit_tutorial.diagram --write    # redraw them
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import hashlib
+import importlib.util
+import io
+import numbers
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+__all__ = ["STEPS", "HIGHLIGHTS", "draw_pipeline", "pipeline_png", "show_pipeline",
+           "fingerprint", "read_fingerprint", "out_of_date", "write"]
+
+# Lesson number -> the step its picture highlights (the lead adjusts this table).
+STEPS: dict[int, str] = {
+    1: "patches",
+    2: "embedding",
+    3: "class_token",
+    4: "position",
+    5: "similarity",
+    6: "interpolation",
+    7: "encoder",
+    8: "model",
+    9: "attention",
+    10: "after_the_paper",
+}
+
+# The stages of the drawing, in the order the data flows through them.
+STAGES = ("image", "patches", "flatten", "projection", "embeddings", "class_token",
+          "position", "encoder", "output", "head")
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """What one step lights up: stages in colour, a caption, and notes pointing at stages."""
+
+    caption: str
+    stages: tuple[str, ...]
+    notes: tuple[tuple[str, str], ...] = ()  # (stage, text) callouts
+    part: str | None = None  # "E_pos" or "MSA": only that part of its stage in colour
+
+
+HIGHLIGHTS: dict[str, Highlight] = {
+    "patches": Highlight("cut the image into patches", ("image", "patches", "flatten")),
+    "embedding": Highlight("patch embeddings: the linear projection E",
+                           ("flatten", "projection", "embeddings")),
+    "class_token": Highlight("prepend the class token", ("class_token",)),
+    "position": Highlight("add the position embeddings", ("position",)),
+    "similarity": Highlight("what the position embeddings learn", ("position",), (
+        ("position", "what it learns: near patches,\nsimilar E$_{pos}$ (Fig. 7)"),), "E_pos"),
+    "interpolation": Highlight("position embeddings at a new resolution", ("position",), (
+        ("position", "at 384 × 384: 577 tokens,\nE$_{pos}$ resized 14×14 → 24×24"),), "E_pos"),
+    "encoder": Highlight("the pre-norm encoder block (Eq. 2–3)", ("encoder",)),
+    "model": Highlight("the whole Vision Transformer", STAGES),
+    "attention": Highlight("attention maps", ("encoder",), (
+        ("encoder", "attention maps: where\neach token looks"),), "MSA"),
+    "after_the_paper": Highlight("what changed since the paper",
+                                 ("projection", "class_token", "position"), (
+        ("projection", "FlexiViT: E resized for any patch size"),
+        ("class_token", "+ register tokens"),
+        ("position", "2-D RoPE: rotate q, k\ninstead of adding E$_{pos}$"),)),
+}
+
+# Okabe–Ito colours (safe for colour-blind readers); greys for the stages not highlighted.
+PATCH = "#56B4E9"  # sky blue: patch embeddings x_p E
+CLASS = "#E69F00"  # orange: the class token x_class
+POSITION = "#CC79A7"  # reddish purple: E_pos
+ENCODER = "#0072B2"  # blue: the Transformer encoder
+HEAD = "#009E73"  # bluish green: the MLP head
+ACCENT = "#D55E00"  # vermillion: the highlight frame and notes
+INK, DIM_INK, DIM_FILL = "#222222", "#A8A8A8", "#E4E4E4"
+
+WIDTH, HEIGHT = 88.0, 49.0  # drawing units: 10 per inch, so 880 × 490 px at 100 dpi
+DPI = 200  # 1760 × 980 px: sharp on GitHub's ~880 px wide README column
+FONT = 10.5  # points; about 15 px high at README width
+ROW1, ROW2 = 32.2, 11.3  # y of the bottom of each row's drawings
+
+
+# ----- colours and text ---------------------------------------------------------------------
+
+def _ink(lit: bool) -> str:
+    return INK if lit else DIM_INK
+
+
+def _fill(colour: str, lit: bool) -> str:
+    return colour if lit else DIM_FILL
+
+
+def _label(ax, x: float, y: float, symbol: str, shape: str, lit: bool) -> None:
+    """Two lines under a stage: the paper's symbol, then the shape."""
+    ax.text(x, y, symbol, ha="center", va="top", fontsize=FONT + 1.5, color=_ink(lit),
+            weight="bold" if lit else "normal")
+    ax.text(x, y - 2.9, shape, ha="center", va="top", fontsize=FONT, color=_ink(lit))
+
+
+def _box(ax, x0: float, y0: float, w: float, h: float, colour: str, lit: bool,
+         text: str = "", size: float = FONT) -> None:
+    """A rounded box with centred text."""
+    ax.add_patch(FancyBboxPatch((x0, y0), w, h, boxstyle="round,pad=0,rounding_size=0.8",
+                                facecolor=_fill(colour, lit), edgecolor="none"))
+    if text:
+        ax.text(x0 + w / 2, y0 + h / 2, text, ha="center", va="center", fontsize=size,
+                color="white" if lit else "#8A8A8A", weight="bold")
+
+
+def _arrow(ax, start: tuple[float, float], end: tuple[float, float], lit: bool) -> None:
+    """A straight arrow: dark grey, or pale when its stage is not highlighted."""
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14,
+                                 linewidth=1.6, color="#555555" if lit else "#C8C8C8",
+                                 shrinkA=0, shrinkB=0))
+
+
+# ----- the photo ----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _photo() -> np.ndarray:
+    """Grace Hopper at 224 × 224, as an (H, W, C) float array in [0, 1]."""
+    from vit_tutorial.data import grace_hopper  # helper floor: matplotlib's bundled photo
+
+    return grace_hopper(224).permute(1, 2, 0).numpy()  # (3, H, W) -> (H, W, 3)
+
+
+def _dim(rgb: np.ndarray, lit: bool) -> np.ndarray:
+    """Greyed-out and faded when the stage is not highlighted."""
+    if lit:
+        return rgb
+    grey = rgb @ np.array([0.299, 0.587, 0.114])  # (..., 3) -> (...) luminance
+    return np.repeat(0.35 * grey[..., None] + 0.65, 3, axis=-1)  # -> (..., 3), pale grey
+
+
+def _patch_grid(photo: np.ndarray, P: int = 16, gap: int = 3) -> np.ndarray:
+    """The photo cut into P × P patches with white gaps, RGBA."""
+    H, W, _ = photo.shape
+    n_h, n_w = H // P, W // P  # 14, 14
+    out = np.zeros((n_h * (P + gap) - gap, n_w * (P + gap) - gap, 4))  # transparent gaps
+    for r in range(n_h):
+        for c in range(n_w):
+            out[r * (P + gap):r * (P + gap) + P, c * (P + gap):c * (P + gap) + P, :3] = \
+                photo[r * P:(r + 1) * P, c * P:(c + 1) * P]
+            out[r * (P + gap):r * (P + gap) + P, c * (P + gap):c * (P + gap) + P, 3] = 1
+    return out
+
+
+def _flat_rows(photo: np.ndarray, index: tuple[int, ...], P: int = 16) -> np.ndarray:
+    """Chosen rows of x_p: each patch flattened to P·P pixels (P²·C = 768 values)."""
+    n_w = photo.shape[1] // P
+    rows = []
+    for n in index:
+        r, c = divmod(n, n_w)
+        patch = photo[r * P:(r + 1) * P, c * P:(c + 1) * P]  # (P, P, C)
+        rows.append(patch.reshape(1, P * P, 3))  # (P, P, C) -> (1, P·P, C), row-major
+    return np.concatenate(rows)  # (len(index), P·P, C)
+
+
+# ----- row 1: image -> patches -> x_p -> E -> x_p E ------------------------------------------
+
+def _draw_image(ax, lit: set[str]) -> None:
+    """x: the 224 × 224 × 3 photo."""
+    on = "image" in lit
+    ax.imshow(_dim(_photo(), on), extent=(2, 14, ROW1, ROW1 + 12), interpolation="antialiased")
+    _label(ax, 8, ROW1 - 0.6, r"image $\mathbf{x}$", "224 × 224 × 3", on)
+
+
+def _draw_patches(ax, lit: set[str]) -> None:
+    """The same photo cut into 14 × 14 = 196 patches of 16 × 16 × 3."""
+    on = "patches" in lit
+    grid = _patch_grid(_photo())  # (14·19 - 3, 14·19 - 3, 4) RGBA
+    grid[..., :3] = _dim(grid[..., :3], on)
+    ax.imshow(grid, extent=(18, 30, ROW1, ROW1 + 12), interpolation="antialiased")
+    _label(ax, 24, ROW1 - 0.6, r"$N = HW/P^2 = 196$", "patches, 16 × 16 × 3", on)
+
+
+def _draw_flatten(ax, lit: set[str]) -> None:
+    """x_p: a few of its 196 rows, each a patch flattened to 16·16 pixels = 768 values."""
+    on = "flatten" in lit
+    rows = _dim(_flat_rows(_photo(), (0, 1, 2, 3, 195)), on)  # (5, 256, 3)
+    x0, x1, h, gap = 35.0, 49.0, 1.4, 0.55
+    for i, row in enumerate(rows):  # rows 1-4 at the top, row 196 at the bottom
+        y = ROW1 + 12 - (i + 1) * h - i * gap - (1.9 if i == 4 else 0)
+        ax.imshow(row[None].repeat(4, axis=0), extent=(x0, x1, y, y + h), aspect="auto",
+                  interpolation="nearest")
+    ax.plot([(x0 + x1) / 2] * 3, [ROW1 + 2.05, ROW1 + 2.6, ROW1 + 3.15], linestyle="none",
+            marker="o", markersize=2.2, color=_ink(on))  # vertical dots: rows 5 … 195
+    _label(ax, 42, ROW1 - 0.6, r"$\mathbf{x}_p$ (flattened)", "196 × 768", on)
+
+
+def _draw_projection(ax, lit: set[str]) -> None:
+    """E: the trainable linear map from P²·C = 768 values to D = 768."""
+    on = "projection" in lit
+    _box(ax, 52.5, ROW1 + 1, 7, 10, PATCH, on, r"$\mathbf{E}$", size=FONT + 8)
+    _label(ax, 56, ROW1 - 0.6, "linear map", r"768 × 768", on)
+
+
+def _tokens(ax, x0: float, kinds: str, on: bool, row: float, pos: bool = False,
+            bars_on: bool | None = None) -> float:
+    """Tokens as bars, one per letter of ``kinds``: c = x_class, p = patch, . = dots.
+
+    With ``pos``, each bar gets an E_pos tab underneath; ``bars_on=False`` greys the bars
+    but not the tabs.
+
+    Returns the x where the row of bars ends.
+    """
+    w, step, h = 1.5, 2.3, 8.0  # bar width, bar-to-bar distance, bar height
+    tab = 2.2 if pos else 0.0  # E_pos tabs under the bars
+    for i, kind in enumerate(kinds):
+        x = x0 + i * step
+        if kind == ".":
+            ax.text(x + w / 2, row + tab + h / 2, "…", ha="center", va="center",
+                    fontsize=FONT + 2, color=_ink(on))
+            continue
+        colour = CLASS if kind == "c" else PATCH
+        _box(ax, x, row + tab + 0.3, w, h, colour, on if bars_on is None else bars_on)
+        if pos:
+            _box(ax, x, row, w, tab - 0.3, POSITION, on)
+    return x0 + (len(kinds) - 1) * step + w
+
+
+def _draw_embeddings(ax, lit: set[str]) -> None:
+    """x_p E: 196 patch embeddings of D = 768 (shown as bars)."""
+    on = "embeddings" in lit
+    end = _tokens(ax, 66.5, "ppp.p", on, ROW1 + 2)
+    _label(ax, (66.5 + end) / 2, ROW1 - 0.6, r"$\mathbf{x}_p\mathbf{E}$", "196 × 768", on)
+    ax.text(end + 1.0, ROW1 + 6, "D = 768", rotation=90, ha="left", va="center",
+            fontsize=FONT - 1, color=_ink(on))
+
+
+# ----- row 2: prepend x_class -> + E_pos -> encoder -> y -> head ------------------------------
+
+def _draw_class_token(ax, lit: set[str]) -> None:
+    """[x_class; x_p E]: the learnable class token first, 197 tokens."""
+    on = "class_token" in lit
+    end = _tokens(ax, 3, "cppp.p", on, ROW2 + 1.1)
+    _label(ax, (3 + end) / 2, ROW2 - 0.6, r"[$\mathbf{x}_{class}$; $\mathbf{x}_p\mathbf{E}$]",
+           "197 × 768", on)
+
+
+def _draw_position(ax, lit: set[str], part: str | None) -> None:
+    """z_0 = [x_class; x_p E] + E_pos: one learned vector added per position."""
+    on = "position" in lit
+    end = _tokens(ax, 22.9, "cppp.p", on, ROW2 + 0.2, pos=True,
+                  bars_on=on and part != "E_pos")  # part "E_pos": only the tabs in colour
+    ax.text(22.1, ROW2 + 1.1, "+", ha="right", va="center", fontsize=FONT + 3,
+            color=_ink(on), weight="bold")
+    _label(ax, (22.9 + end) / 2, ROW2 - 0.6, r"$\mathbf{z}_0$ = … + $\mathbf{E}_{pos}$",
+           "197 × 768", on)
+
+
+def _draw_encoder(ax, lit: set[str], part: str | None) -> None:
+    """L pre-norm blocks (Eq. 2–3): z + MSA(LN(z)), then z + MLP(LN(z))."""
+    on = "encoder" in lit
+    x0, w = 39.5, 20.5
+    ax.add_patch(FancyBboxPatch((x0, ROW2 + 0.2), w, 10.8, boxstyle="round,pad=0,rounding_size=1",
+                                facecolor="#DCEBF5" if on else "#F0F0F0",
+                                edgecolor=_fill(ENCODER, on), linewidth=1.5))
+    for y, middle in ((ROW2 + 6.0, "MSA"), (ROW2 + 1.3, "MLP")):  # Eq. 2, then Eq. 3
+        _box(ax, x0 + 4.2, y, 3.4, 3.2, ENCODER, on, "LN", size=FONT - 1)
+        _arrow(ax, (x0 + 7.7, y + 1.6), (x0 + 8.9, y + 1.6), on)
+        boxed = part == middle  # part "MSA": the attention in vermillion
+        _box(ax, x0 + 9.0, y, 5.6, 3.2, ACCENT if boxed else ENCODER, on, middle,
+             size=FONT - 0.5)
+        _arrow(ax, (x0 + 14.7, y + 1.6), (x0 + 16.5, y + 1.6), on)
+        ax.text(x0 + 17.3, y + 1.6, "⊕", ha="center", va="center", fontsize=FONT + 4,
+                color=_fill(ENCODER, on))
+        ax.plot([x0 + 4.2, x0 + 3.4, x0 + 3.4, x0 + 17.3, x0 + 17.3],
+                [y + 1.6, y + 1.6, y + 3.75, y + 3.75, y + 2.5],
+                color=_fill(ENCODER, on), linewidth=1.2)  # the residual path, around LN + MSA
+    ax.text(x0 + 1.9, ROW2 + 5.6, "L ×", ha="center", va="center", rotation=90,
+            fontsize=FONT, color=_ink(on), weight="bold")
+    _label(ax, x0 + w / 2, ROW2 - 0.6, "Transformer encoder", "L = 12 pre-norm blocks", on)
+
+
+def _draw_output(ax, lit: set[str]) -> None:
+    """y = LN(z_L^0): the class token's final state, normalised."""
+    on = "output" in lit
+    _box(ax, 65.2, ROW2 + 1.5, 1.5, 8.0, CLASS, on)
+    _label(ax, 66, ROW2 - 0.6, r"$\mathbf{y} = \mathrm{LN}(\mathbf{z}_L^0)$", "768", on)
+
+
+def _draw_head(ax, lit: set[str]) -> None:
+    """The MLP head: y -> one logit per class."""
+    on = "head" in lit
+    _box(ax, 73.5, ROW2 + 2, 6.5, 7, HEAD, on, "MLP\nhead", size=FONT - 0.5)
+    _arrow(ax, (80.3, ROW2 + 5.5), (82.3, ROW2 + 5.5), on)
+    ax.text(82.6, ROW2 + 5.5, "class", ha="left", va="center", fontsize=FONT + 1,
+            color=_ink(on), weight="bold" if on else "normal")
+    _label(ax, 79, ROW2 - 0.6, "logits", "1000 (ImageNet)", on)
+
+
+# ----- arrows, frame, notes and title ---------------------------------------------------------
+
+def _draw_arrows(ax, lit: set[str]) -> None:
+    """The flow between stages; an arrow is dark when both its ends are highlighted."""
+    y1, y2 = ROW1 + 6, ROW2 + 5.5  # the middle of each row's drawings
+    flow = (("image", "patches", 14.4, 17.6, y1), ("patches", "flatten", 30.4, 34.6, y1),
+            ("flatten", "projection", 49.4, 52.1, y1), ("projection", "embeddings", 59.9, 66.1, y1),
+            ("class_token", "position", 16.6, 20.4, y2), ("position", "encoder", 36.3, 39.1, y2),
+            ("encoder", "output", 60.4, 64.8, y2), ("output", "head", 67.1, 73.1, y2))
+    for a, b, x0, x1, y in flow:
+        _arrow(ax, (x0, y), (x1, y), a in lit and b in lit)
+    on = "embeddings" in lit and "class_token" in lit  # the line wrap: row 1 -> row 2
+    ax.plot([75.2, 75.2, 9.5, 9.5], [ROW1 - 5.6, ROW2 + 14.6, ROW2 + 14.6, ROW2 + 13],
+            color="#555555" if on else "#C8C8C8", linewidth=1.6, solid_joinstyle="round")
+    _arrow(ax, (9.5, ROW2 + 13.2), (9.5, ROW2 + 10.6), on)
+
+
+# Where each stage sits (x0, y0, x1, y1), labels included, for frames and notes.
+_Y1, _Y2 = (ROW1 - 5.3, ROW1 + 12.8), (ROW2 - 5.3, ROW2 + 11.8)  # rows 1 and 2: bottom, top
+_BOUNDS = {stage: (x0, y[0], x1, y[1]) for stage, x0, x1, y in (
+    ("image", 1.2, 14.8, _Y1), ("patches", 17.2, 31.2, _Y1), ("flatten", 34.2, 49.8, _Y1),
+    ("projection", 50.8, 61.2, _Y1), ("embeddings", 65.6, 86.6, _Y1),
+    ("class_token", 1.8, 17.8, _Y2), ("position", 19.5, 37.0, _Y2),
+    ("encoder", 38.6, 61.0, _Y2), ("output", 61.8, 70.6, _Y2), ("head", 71.6, 86.6, _Y2))}
+
+
+def _runs(lit: set[str]) -> list[tuple[str, ...]]:
+    """Highlighted stages, grouped into runs of neighbours on the same row."""
+    runs: list[list[str]] = []
+    previous = None
+    for stage in STAGES:
+        if stage in lit:
+            same_row = previous is not None and _BOUNDS[previous][1] == _BOUNDS[stage][1]
+            if runs and previous in runs[-1] and same_row:
+                runs[-1].append(stage)
+            else:
+                runs.append([stage])
+        previous = stage
+    return [tuple(run) for run in runs]
+
+
+def _draw_frames(ax, lit: set[str]) -> None:
+    """A vermillion frame around each run of highlighted stages (none when all are lit)."""
+    if lit == set(STAGES):
+        return
+    for run in _runs(lit):
+        x0, y0 = _BOUNDS[run[0]][:2]
+        x1, y1 = _BOUNDS[run[-1]][2:]
+        ax.add_patch(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, facecolor="none",
+                                    boxstyle="round,pad=0,rounding_size=1.2",
+                                    edgecolor=ACCENT, linewidth=2.2))
+
+
+def _draw_notes(ax, notes: tuple[tuple[str, str], ...]) -> None:
+    """Callouts: one line above a row-1 stage, up to two lines below a row-2 stage."""
+    for stage, text in notes:
+        x0, y0, x1, y1 = _BOUNDS[stage]
+        top = y0 > ROW2 + 12  # row 1: left-aligned, clear of the title
+        ax.text(x0 if top else (x0 + x1) / 2, y1 + 0.8 if top else y0 - 0.7, text,
+                ha="left" if top else "center", va="bottom" if top else "top",
+                fontsize=FONT - 0.5, color=ACCENT,
+                weight="bold", linespacing=1.15,
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
+                      "edgecolor": ACCENT, "linewidth": 1.4})
+
+
+def _title(highlight: str | None) -> str:
+    if highlight is None:
+        return "ViT-B/16 from image to class (the paper's Figure 1, with shapes)"
+    lessons = [f"{n:02d}" for n, key in sorted(STEPS.items()) if key == highlight]
+    caption = HIGHLIGHTS[highlight].caption
+    return f"Lesson {', '.join(lessons)}: {caption}" if lessons else caption.capitalize()
+
+
+# ----- the public functions -----------------------------------------------------------------
+
+def _check_highlight(highlight: object) -> None:
+    if highlight is not None and not isinstance(highlight, str):
+        raise TypeError(f"highlight must be a step name (str) or None, got {highlight!r} of "
+                        f"type {type(highlight).__name__}; pass one of {sorted(HIGHLIGHTS)}")
+    if highlight is not None and highlight not in HIGHLIGHTS:
+        raise ValueError(f"unknown highlight {highlight!r}; expected None (nothing highlighted) "
+                         f"or one of {sorted(HIGHLIGHTS)}")
+
+
+def _panel(fig: Figure):
+    """Axes filling ``fig`` in drawing units, on a white rounded panel (transparent corners)."""
+    fig.patch.set_alpha(0)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.add_patch(FancyBboxPatch((0.3, 0.3), WIDTH - 0.6, HEIGHT - 0.6, facecolor="white",
+                                edgecolor="#CCCCCC", linewidth=1.0,
+                                boxstyle="round,pad=0,rounding_size=2", zorder=-10))
+    return ax
+
+
+def draw_pipeline(highlight: str | None = None, fig: Figure | None = None) -> Figure:
+    r"""Draw ViT-B/16's pipeline (Figure 1 of the paper) with one step highlighted.
+
+    Args:
+        highlight: a key of ``HIGHLIGHTS`` (the values of ``STEPS``), e.g. ``"class_token"``;
+            its stages are drawn in colour inside a vermillion frame and the rest in grey.
+            ``None`` draws every stage in colour, without a frame.
+        fig: an empty ``matplotlib.figure.Figure`` to draw into; a new 8.8 × 4.9 inch one
+            (1760 × 980 px at 200 dpi) when ``None``. Nothing touches ``pyplot``.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: ``highlight`` is not a known step.
+        TypeError: ``highlight`` is not a string, or ``fig`` is not a ``Figure``.
+    """
+    _check_highlight(highlight)
+    if fig is None:
+        fig = Figure(figsize=(WIDTH / 10, HEIGHT / 10), dpi=DPI)
+    elif not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib.figure.Figure or None, got "
+                        f"{type(fig).__name__}; pass Figure() or leave it out")
+    step = HIGHLIGHTS[highlight] if highlight else Highlight("", STAGES)
+    lit = set(step.stages)
+    ax = _panel(fig)
+    for draw in (_draw_image, _draw_patches, _draw_flatten, _draw_projection, _draw_embeddings,
+                 _draw_class_token, _draw_output, _draw_head, _draw_arrows):
+        draw(ax, lit)
+    _draw_position(ax, lit, step.part)
+    _draw_encoder(ax, lit, step.part)
+    _draw_frames(ax, lit)
+    _draw_notes(ax, step.notes)
+    ax.text(2, HEIGHT - 1.3, _title(highlight), ha="left", va="top", fontsize=FONT + 2.5,
+            color=INK, weight="bold")
+    ax.set_xlim(0, WIDTH)
+    ax.set_ylim(0, HEIGHT)
+    ax.set_aspect("equal")
+    return fig
+
+
+def _photo_source() -> str:
+    """The source of ``data.grace_hopper``, read without importing torch."""
+    path = Path(importlib.util.find_spec("vit_tutorial.data").origin)  # finds, not imports
+    source = path.read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "grace_hopper":
+            return ast.get_source_segment(source, node)
+    raise ValueError(f"{path} has no function grace_hopper, which draws the photo; "
+                     f"update diagram._photo and diagram._photo_source to match")
+
+
+def fingerprint(highlight: str | None = None) -> str:
+    """SHA-256 of the code that draws a picture: this module, the photo loader, ``STEPS``.
+
+    A committed PNG stores it in a text chunk; when the code changes, the two disagree.
+    Line endings are normalised, so a Windows checkout gives the same fingerprint.
+    """
+    _check_highlight(highlight)
+    parts = (Path(__file__).read_text(encoding="utf-8"), _photo_source(),
+             repr(sorted(STEPS.items())), repr(highlight))
+    text = "\n\x00".join(parts).replace("\r\n", "\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+FINGERPRINT_KEY = "Fingerprint"  # the PNG text chunk that holds fingerprint()
+
+
+def pipeline_png(highlight: str | None = None) -> bytes:
+    """The picture as PNG bytes (256 colours), with its fingerprint in a text chunk.
+
+    Args:
+        highlight: as for :func:`draw_pipeline`.
+
+    Returns:
+        1760 × 980 px PNG bytes (transparent corners around a white panel); the text chunk
+        ``"Fingerprint"`` holds :func:`fingerprint` ``(highlight)``, and nothing records a
+        date or a library version, so the same code gives the same file.
+    """
+    return _render_png(highlight, fingerprint(highlight))
+
+
+@functools.lru_cache(maxsize=None)
+def _render_png(highlight: str | None, code: str) -> bytes:
+    """Cached by fingerprint too, so a changed ``STEPS`` never returns an old picture."""
+    from PIL import Image, PngImagePlugin  # Pillow comes with matplotlib
+
+    fig = draw_pipeline(highlight)
+    raw = io.BytesIO()
+    fig.savefig(raw, format="rgba", dpi=DPI, facecolor="none")  # (H, W, 4) uint8 pixels
+    width, height = (round(v) for v in fig.get_size_inches() * DPI)
+    image = Image.frombuffer("RGBA", (width, height), raw.getvalue(), "raw", "RGBA", 0, 1)
+    # 256 colours: a quarter of the bytes, no visible change (the photo is the only gradient).
+    image = image.quantize(256, method=Image.Quantize.FASTOCTREE)
+    info = PngImagePlugin.PngInfo()  # text chunks only: no date, no software version
+    info.add_text(FINGERPRINT_KEY, code)
+    info.add_itxt("Title", _title(highlight))
+    out = io.BytesIO()
+    image.save(out, format="png", pnginfo=info)
+    return out.getvalue()
+
+
+def read_fingerprint(path: str | os.PathLike) -> str | None:
+    """The fingerprint stored in a PNG file, or ``None`` if it has none."""
+    from PIL import Image  # Pillow comes with matplotlib
+
+    with Image.open(path) as image:
+        return image.text.get(FINGERPRINT_KEY)
+
+
+def show_pipeline(lesson: int):
+    """The picture for a lesson, for the first code cell of its notebook.
+
+    Drawn from code (Colab's pip install has no ``images/`` folder). ``retina=True`` shows
+    the 1760 px wide PNG at 880 px, sharp on high-resolution screens.
+
+    Args:
+        lesson: a lesson number, a key of ``STEPS`` (e.g. ``3`` for the class token).
+
+    Returns:
+        an ``IPython.display.Image``; Jupyter shows it as the cell's output (its
+        ``text/plain`` is the same everywhere, so strict nbval passes).
+
+    Raises:
+        TypeError: ``lesson`` is not an integer.
+        ValueError: ``lesson`` is not in ``STEPS``.
+
+    Example:
+        The first code cell of lesson 03::
+
+            from vit_tutorial.diagram import show_pipeline
+            show_pipeline(3)
+    """
+    from IPython.display import Image
+
+    if isinstance(lesson, bool) or not isinstance(lesson, numbers.Integral):
+        raise TypeError(f"lesson must be a lesson number (int), got {lesson!r} of type "
+                        f"{type(lesson).__name__}; pass e.g. show_pipeline(3)")
+    if int(lesson) not in STEPS:
+        raise ValueError(f"lesson must be one of the lesson numbers {sorted(STEPS)}, got "
+                         f"{lesson}; pass e.g. show_pipeline(3)")
+    return Image(data=pipeline_png(STEPS[int(lesson)]), format="png", retina=True)
+
+
+# ----- the committed pictures ---------------------------------------------------------------
+
+def _pictures() -> dict[str, str | None]:
+    """File name in ``images/`` -> the highlight it shows."""
+    return {"pipeline.png": None,
+            **{f"pipeline_{n:02d}.png": key for n, key in sorted(STEPS.items())}}
+
+
+def out_of_date(root: str | os.PathLike) -> list[str]:
+    """Pictures under ``root/images`` that are missing, stale, or no longer in ``STEPS``."""
+    folder = Path(root) / "images"
+    expected = _pictures()
+    stale = [f"images/{name}" for name, key in expected.items()
+             if not (folder / name).exists() or read_fingerprint(folder / name) != fingerprint(key)]
+    stale += [f"images/{path.name} (not in STEPS)" for path in sorted(folder.glob("pipeline*.png"))
+              if path.name not in expected]
+    return stale
+
+
+def write(root: str | os.PathLike) -> None:
+    """Redraw every picture into ``root/images`` and remove the ones ``STEPS`` no longer has."""
+    folder = Path(root) / "images"
+    folder.mkdir(exist_ok=True)
+    expected = _pictures()
+    for path in folder.glob("pipeline*.png"):
+        if path.name not in expected:
+            path.unlink()
+    for name, key in expected.items():
+        temporary = folder / f".{name}.tmp"
+        temporary.write_bytes(pipeline_png(key))
+        os.replace(temporary, folder / name)  # atomic: never a half-written picture
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m vit_tutorial.diagram",
+        description="Check (or, with --write, redraw) the pipeline pictures in images/.")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1],
+                        help="the repository root (default: the one holding this package)")
+    parser.add_argument("--write", action="store_true", help="redraw the pictures")
+    args = parser.parse_args(argv)
+    if args.write:
+        write(args.root)
+    stale = out_of_date(args.root)
+    for item in stale:
+        print(f"out of date: {item}", file=sys.stderr)
+    if stale:
+        print("run `python -m vit_tutorial.diagram --write` to redraw", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
