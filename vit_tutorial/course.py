@@ -1,75 +1,211 @@
-"""The course's table of contents and its one GitHub address.
+"""The course's table of contents, its two editions, and its one GitHub address.
 
-Everything that links to the repository — the README's lesson table, each notebook's
-"Open in Colab" badge and its Colab setup cell — is generated from ``REPOSITORY`` and
-``BRANCH`` below, so a fork changes one line and runs::
+The lessons are written once, with their solutions, in ``solutions/`` (the teacher's
+edition, the source); ``python -m vit_tutorial.classroom editions`` makes the learner's
+edition in ``notebooks/`` from it (the exercises without their answers). Everything that
+links to the repository or describes a lesson — the README's lesson table, each notebook's
+badge line, its lesson card with the measured minutes, its Colab setup cell and its
+pipeline picture — is generated here from ``REPOSITORY``, ``BRANCH`` and ``LESSONS``::
 
     python -m vit_tutorial.course --write
 
-Without ``--write`` the command only checks and lists what is out of date (the test suite
-runs that check).
+Without ``--write`` the command only checks (the test suite runs that check).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REPOSITORY", "BRANCH", "LESSONS", "Lesson", "colab_url", "badge_markdown",
-           "setup_cell_source", "lesson_table"]
+from vit_tutorial.files import atomic_write
+
+__all__ = ["REPOSITORY", "BRANCH", "EDITIONS", "SOURCE", "LESSONS", "Lesson", "Minutes",
+           "colab_url", "badge_markdown", "setup_cell_source", "pipeline_cell_source",
+           "measure", "lesson_card", "lesson_table", "find_root", "out_of_date", "write",
+           "sync_notebook", "lesson_minutes", "notebook_text", "github_url"]
 
 REPOSITORY = "vit-step-by-step/vit-tutorial"  # GitHub "owner/name": the one place it lives
 BRANCH = "main"
-
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+#: Folder -> edition. ``solutions`` is the source; ``notebooks`` is made from it.
+EDITIONS = {"notebooks": "exercises", "solutions": "solutions"}
+SOURCE = "solutions"
 
 
 @dataclass(frozen=True)
 class Lesson:
-    """One lesson: a notebook in ``notebooks/`` and the module it builds."""
+    """One lesson: a notebook (in both editions) and the package module(s) it builds."""
 
     name: str  # notebook file name without .ipynb
     title: str
+    modules: tuple[str, ...]  # its module(s) in vit_tutorial/, named like the lesson
     learn: str  # what you learn, one line for the README
-    minutes: int  # time to read and run it
+    assumes: str  # what a reader should know first
+    outcome: str  # what a reader can do after it
+
+    @property
+    def number(self) -> int:
+        return int(self.name[:2])
 
 
+_PYTORCH = "a little PyTorch (tensors, shapes, `reshape`)"
 LESSONS = (
-    Lesson("01_patches", "Patches",
-           "cut a photo into N = HW/P² flattened patches, x ∈ ℝ^{H×W×C} → x_p ∈ ℝ^{N×(P²·C)}", 15),
-    Lesson("02_patch_embeddings", "Patch embeddings",
+    Lesson("01_patches", "Patches", ("patches",),
+           "cut a photo into N = HW/P² flattened patches, x ∈ ℝ^{H×W×C} → x_p ∈ ℝ^{N×(P²·C)}",
+           _PYTORCH, "compute N, cut an image into (C, P, P)-ordered patch vectors and put it "
+                     "back together"),
+    Lesson("02_patch_embeddings", "Patch embeddings", ("patch_embedding",),
            "Eq. 1's projection x_p E as flatten + Linear and as Conv2d — the same function; "
-           "what the paper's *hybrid* model really is", 20),
-    Lesson("03_class_token", "The class token",
+           "what the paper's *hybrid* model really is",
+           f"lesson 01, and {_PYTORCH[2:]} plus `nn.Linear`",
+           "write x_p E as flatten + Linear and as Conv2d, prove they are equal, and say what "
+           "the hybrid model is"),
+    Lesson("03_class_token", "The class token", ("class_token",),
            "prepend the learnable x_class: (196, 768) → (197, 768); expand vs repeat; "
-           "its gradient and initialisation", 15),
-    Lesson("04_positional_embeddings", "Position embeddings",
+           "its gradient and initialisation", "lessons 01–02",
+           "prepend x_class at position 0, broadcast it with `expand`, and show that it "
+           "learns"),
+    Lesson("04_positional_embeddings", "Position embeddings", ("positional_embedding",),
            "why E_pos exists (shuffle the patches: without it nothing changes); learned 1-D vs "
-           "2-D sine–cosine; Table 8's ablation measured in miniature", 20),
-    Lesson("05_position_similarity", "What the position embeddings learn",
+           "2-D sine–cosine; Table 8's ablation measured in miniature", "lessons 01–03",
+           "show that without E_pos the encoder ignores patch order, add learned or "
+           "sine–cosine E_pos, and read Table 8"),
+    Lesson("05_position_similarity", "What the position embeddings learn", ("similarity",),
            "Figure 7 (centre) reproduced on a ViT trained on real digits: neighbouring "
-           "patches get similar embeddings, shown as a picture and a score", 15),
-    Lesson("06_interpolation", "Interpolating position embeddings",
+           "patches get similar embeddings, shown as a picture and a score", "lesson 04",
+           "compute and read Figure 7's position-similarity tiles and a locality score"),
+    Lesson("06_interpolation", "Interpolating position embeddings", ("interpolation",),
            "Sec. 3.2: resize E_pos for a new resolution (7×7 → 14×14, 197 → 577 tokens); why "
-           "torchvision, timm and the original code disagree; the measured payoff", 20),
-    Lesson("07_vision_transformer", "The whole Vision Transformer",
-           "the pre-norm encoder (Eq. 2–4); our ViT-B/16 loads torchvision's and timm's weights "
-           "and gives their logits; Figure 7, all three panels", 30),
+           "torchvision, timm and the original code disagree; the measured payoff",
+           "lessons 04–05", "resize E_pos to a new grid with the class token kept aside, and "
+                            "explain why the libraries' numbers differ"),
+    Lesson("07_encoder", "The Transformer encoder", ("encoder",),
+           "Eq. 2–3 by hand: LayerNorm, multi-head self-attention, the GELU MLP, pre-norm "
+           "residual blocks, and why ViT puts the LayerNorm first",
+           "lessons 01–04, and matrix products", "write a pre-norm encoder block from its "
+                                                 "parts and read its attention weights"),
+    Lesson("08_model", "The whole Vision Transformer", ("model", "weights"),
+           "the lessons assembled (Eq. 1–4); Table 1's sizes counted; our ViT-B/16 loads "
+           "torchvision's and timm's weights and gives their logits, at 224 and 384",
+           "lessons 01–07", "assemble a ViT from its parts, count its parameters, and load "
+                            "torchvision's or timm's weights into it"),
 )
 
+# --- how long a lesson takes ---------------------------------------------------------------
 
-def colab_url(lesson: str) -> str:
-    """The address that opens a lesson's notebook in Colab."""
+WORDS_PER_MINUTE = 180  # technical prose with formulas, read carefully
+SECONDS_PER_CODE_CELL = 15  # run it and look at what it printed
+SECONDS_PER_CODE_LINE = 2  # read one line of code
+SECONDS_PER_FIGURE = 30  # study a figure
+MINUTES_PER_EXERCISE = {"answers": 4, "implement": 8}  # check your understanding / implement it
+OPTIONAL_HEADING = "## Going deeper"
+EXERCISES_HEADING = "## Exercises"
+
+
+@dataclass(frozen=True)
+class Minutes:
+    """A lesson's measured time, in minutes: the main line, its exercises, the optional
+    part."""
+
+    main: int
+    exercises: int
+    optional: int
+
+    @property
+    def total(self) -> int:
+        """The lesson without its optional part, rounded up to 5 minutes."""
+        return 5 * math.ceil((self.main + self.exercises) / 5)
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _seconds(cells: list[dict], code_lines: bool = True) -> float:
+    seconds = 0.0
+    for cell in cells:
+        text = _source(cell)
+        if cell.get("cell_type") == "markdown":
+            seconds += 60 * len(text.split()) / WORDS_PER_MINUTE
+        elif cell.get("cell_type") == "code" and text.strip():
+            lines = [line for line in text.splitlines() if line.strip()] if code_lines else []
+            figures = sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+            seconds += (SECONDS_PER_CODE_CELL + SECONDS_PER_CODE_LINE * len(lines)
+                        + SECONDS_PER_FIGURE * figures)
+    return seconds
+
+
+def _exercise_minutes(cells: list[dict]) -> int:
+    calls = re.findall(r"\bcheck_\w+?(_answers)?\(", "\n".join(
+        _source(c) for c in cells if c.get("cell_type") == "code"))
+    return sum(MINUTES_PER_EXERCISE["answers" if kind else "implement"] for kind in calls)
+
+
+def measure(nb: dict) -> Minutes:
+    """A lesson's reading-and-doing time, in minutes, from its notebook.
+
+    Prose at :data:`WORDS_PER_MINUTE`; each code cell :data:`SECONDS_PER_CODE_CELL` to run
+    and look at, plus :data:`SECONDS_PER_CODE_LINE` per line and
+    :data:`SECONDS_PER_FIGURE` per figure; each exercise the minutes of
+    :data:`MINUTES_PER_EXERCISE` (a checker named ``check_..._answers`` is "check your
+    understanding", any other checker "implement it"), which include writing the answer, so
+    the solutions' lines don't count. The generated cells (badge, card, setup, pipeline)
+    don't count. Cells from the ``## Exercises`` heading on are exercises, cells from
+    ``## Going deeper`` on are optional.
+    """
+    cells = [c for c in nb["cells"] if "vit_tutorial" not in c.get("metadata", {})]
+    parts: dict[str, list[dict]] = {"main": [], "exercises": [], "optional": []}
+    part = "main"
+    for cell in cells:
+        heading = _source(cell).lstrip() if cell.get("cell_type") == "markdown" else ""
+        if heading.startswith(EXERCISES_HEADING):
+            part = "exercises"
+        elif heading.startswith(OPTIONAL_HEADING):
+            part = "optional"
+        parts[part].append(cell)
+    exercises = (_seconds(parts["exercises"], code_lines=False) / 60
+                 + _exercise_minutes(parts["exercises"]))
+    return Minutes(round(_seconds(parts["main"]) / 60), round(exercises),
+                   round(_seconds(parts["optional"]) / 60))
+
+
+# --- the generated cells -------------------------------------------------------------------
+
+
+def colab_url(lesson: str, edition: str = "notebooks") -> str:
+    """The address that opens a lesson's notebook, in ``edition``'s folder, in Colab."""
+    _check_edition(edition)
     return (f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/"
-            f"notebooks/{lesson}.ipynb")
+            f"{edition}/{lesson}.ipynb")
 
 
-def badge_markdown(lesson: str) -> str:
-    """The "Open in Colab" badge, as Markdown."""
-    return f"[![Open In Colab]({COLAB_BADGE})]({colab_url(lesson)})"
+def github_url(lesson: str, edition: str = "notebooks") -> str:
+    _check_edition(edition)
+    return f"https://github.com/{REPOSITORY}/blob/{BRANCH}/{edition}/{lesson}.ipynb"
+
+
+def _check_edition(edition: str) -> None:
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {', '.join(map(repr, EDITIONS))}, got "
+                         f"{edition!r}")
+
+
+def badge_markdown(lesson: str, edition: str = "notebooks") -> str:
+    """The first cell: the "Open in Colab" badge, and a link to the other edition."""
+    badge = f"[![Open In Colab]({COLAB_BADGE})]({colab_url(lesson, edition)})"
+    if edition == "notebooks":
+        return (f"{badge} · Stuck, or done? The same lesson with the answers: "
+                f"[solutions edition]({github_url(lesson, 'solutions')})")
+    return (f"{badge} · **Solutions edition** (for teachers, and for checking your work): "
+            f"every exercise is answered. Try them first in the "
+            f"[exercises edition]({github_url(lesson, 'notebooks')})")
 
 
 def setup_cell_source() -> str:
@@ -84,93 +220,183 @@ def setup_cell_source() -> str:
     )
 
 
-def lesson_table() -> str:
+def pipeline_cell_source(lesson: Lesson) -> str:
+    """The second code cell: the course's pipeline picture, this lesson's step highlighted."""
+    return ("# Where this lesson sits in the pipeline (ViT-B/16, the paper's Figure 1)\n"
+            "from vit_tutorial.diagram import show_pipeline\n"
+            "\n"
+            f"show_pipeline({lesson.number})")
+
+
+def lesson_card(lesson: Lesson, minutes: Minutes) -> str:
+    """The lesson card under the title: time, what it assumes, what you can do after it."""
+    optional = (f", plus {minutes.optional} optional (*Going deeper*)"
+                if minutes.optional else "")
+    return (f"> **About {minutes.total} minutes** ({minutes.main} reading and running, "
+            f"{minutes.exercises} exercises{optional}). "
+            f"**You need:** {lesson.assumes}. "
+            f"**After it you can** {lesson.outcome}.")
+
+
+def lesson_table(minutes: dict[str, Minutes]) -> str:
     """The README's table of lessons, as Markdown."""
     rows = ["| # | lesson | what you learn | open | minutes |",
             "|---|---|---|---|---|"]
     for lesson in LESSONS:
-        number = lesson.name.split("_")[0]
-        rows.append(f"| {number} | [{lesson.title}](notebooks/{lesson.name}.ipynb) | "
-                    f"{lesson.learn} | {badge_markdown(lesson.name)} | {lesson.minutes} |")
+        m = minutes.get(lesson.name)
+        time = "?" if m is None else f"{m.total}" + (f" (+{m.optional})" if m.optional else "")
+        rows.append(
+            f"| {lesson.number:02d} | [{lesson.title}](notebooks/{lesson.name}.ipynb) | "
+            f"{lesson.learn} | [![Open In Colab]({COLAB_BADGE})]({colab_url(lesson.name)}) · "
+            f"[solutions](solutions/{lesson.name}.ipynb) | {time} |")
     return "\n".join(rows)
 
 
+# --- keeping the files in step ----------------------------------------------------------------
+
 TABLE_START, TABLE_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
+GENERATED = ("badge", "card", "setup", "pipeline")  # cell metadata "vit_tutorial": one of these
 
 
-def _sync_readme(text: str) -> str:
+def _sync_readme(text: str, minutes: dict[str, Minutes]) -> str:
     head, sep, rest = text.partition(TABLE_START)
     _, sep2, tail = rest.partition(TABLE_END)
     if not sep or not sep2:
         raise ValueError(f"README.md must contain {TABLE_START} and {TABLE_END} around the "
                          f"lesson table")
-    return f"{head}{TABLE_START}\n{lesson_table()}\n{TABLE_END}{tail}"
+    return f"{head}{TABLE_START}\n{lesson_table(minutes)}\n{TABLE_END}{tail}"
 
 
-def _sync_notebook(nb: dict, lesson: str) -> dict:
-    """Cell 0 is the badge (Markdown); the first code cell is the setup cell."""
+def _cell(kind: str, cell_type: str, source: str) -> dict:
+    cell = {"cell_type": cell_type, "id": f"vit-{kind}", "metadata": {"vit_tutorial": kind},
+            "source": source}
+    if cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def _generated(lesson: Lesson, edition: str, minutes: Minutes) -> dict[str, dict]:
+    return {"badge": _cell("badge", "markdown", badge_markdown(lesson.name, edition)),
+            "card": _cell("card", "markdown", lesson_card(lesson, minutes)),
+            "setup": _cell("setup", "code", setup_cell_source()),
+            "pipeline": _cell("pipeline", "code", pipeline_cell_source(lesson))}
+
+
+def sync_notebook(nb: dict, lesson: Lesson, edition: str, minutes: Minutes) -> dict:
+    """The badge, title, card, setup and pipeline cells at the top, in that order; a
+    generated cell keeps its outputs when its source is unchanged."""
+    wanted = _generated(lesson, edition, minutes)
     cells = nb["cells"]
-    if not cells or cells[0]["cell_type"] != "markdown":
-        raise ValueError(f"{lesson}: the first cell must be the Markdown badge cell")
-    cells[0]["source"] = badge_markdown(lesson)
-    code = next((c for c in cells if c["cell_type"] == "code"), None)
-    if code is None:
-        raise ValueError(f"{lesson}: no code cell to hold the setup code")
-    code["source"] = setup_cell_source()
+    old = {c["metadata"]["vit_tutorial"]: c for c in cells if "vit_tutorial" in c["metadata"]}
+    rest = [c for c in cells if "vit_tutorial" not in c["metadata"]]
+    if not rest or rest[0]["cell_type"] != "markdown" or not _source(rest[0]).startswith("# "):
+        raise ValueError(f"{edition}/{lesson.name}: the first hand-written cell must be the "
+                         f"Markdown title cell ('# {lesson.number:02d} · {lesson.title}')")
+    top = []
+    for kind in GENERATED:
+        cell = wanted[kind]
+        previous = old.get(kind)
+        if previous is not None and _source(previous) == _source(cell):
+            cell = previous  # unchanged: keep its outputs and execution count
+        top.append(cell)
+        if kind == "badge":
+            top.append(rest[0])  # the title comes right under the badge line
+    nb["cells"] = top + rest[1:]
     return nb
 
 
-def _source(cell: dict) -> str:
-    src = cell["source"]
-    return "".join(src) if isinstance(src, list) else src
+def notebook_text(nb: dict) -> str:
+    """A notebook as nbformat writes it (sorted keys, one-space indent, UTF-8 kept)."""
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _read_notebook(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def lesson_minutes(root: Path) -> dict[str, Minutes]:
+    """Each lesson's measured minutes, from its source notebook (the solutions edition)."""
+    minutes = {}
+    for lesson in LESSONS:
+        path = root / SOURCE / f"{lesson.name}.ipynb"
+        if path.exists():
+            minutes[lesson.name] = measure(_read_notebook(path))
+    return minutes
+
+
+def _sources(nb: dict) -> list[tuple[str, str]]:
+    return [(c["cell_type"], _source(c)) for c in nb["cells"]]
 
 
 def out_of_date(root: Path) -> list[str]:
     """Files under ``root`` whose generated parts disagree with ``REPOSITORY``/``LESSONS``."""
+    root = Path(root)
     stale = []
+    minutes = lesson_minutes(root)
     readme = root / "README.md"
     text = readme.read_text(encoding="utf-8")
-    if _sync_readme(text) != text:
+    if _sync_readme(text, minutes) != text:
         stale.append("README.md")
-    names = sorted(p.stem for p in (root / "notebooks").glob("*.ipynb"))
-    if names != sorted(lesson.name for lesson in LESSONS):
-        stale.append(f"notebooks/ holds {names}, LESSONS lists {[x.name for x in LESSONS]}")
-    for lesson in LESSONS:
-        path = root / "notebooks" / f"{lesson.name}.ipynb"
-        if not path.exists():
-            continue
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        before = [_source(c) for c in nb["cells"]]
-        after = [_source(c) for c in _sync_notebook(nb, lesson.name)["cells"]]
-        if before != after:
-            stale.append(str(path.relative_to(root)))
+    for edition in EDITIONS:
+        names = sorted(p.stem for p in (root / edition).glob("*.ipynb"))
+        if names != sorted(lesson.name for lesson in LESSONS):
+            stale.append(f"{edition}/ holds {names}, LESSONS lists "
+                         f"{[x.name for x in LESSONS]}")
+        for lesson in LESSONS:
+            path = root / edition / f"{lesson.name}.ipynb"
+            if lesson.name not in minutes or not path.exists():
+                continue
+            nb = _read_notebook(path)
+            before = _sources(nb)
+            if _sources(sync_notebook(nb, lesson, edition, minutes[lesson.name])) != before:
+                stale.append(str(path.relative_to(root)))
     return stale
 
 
 def write(root: Path) -> None:
-    """Regenerate the README table, badges and setup cells in place."""
+    """Regenerate the README table and the notebooks' generated cells in place."""
+    root = Path(root)
+    minutes = lesson_minutes(root)
     readme = root / "README.md"
-    readme.write_text(_sync_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
-    for lesson in LESSONS:
-        path = root / "notebooks" / f"{lesson.name}.ipynb"
-        if path.exists():
-            import nbformat  # installed with Jupyter; only this developer command needs it
+    atomic_write(readme, _sync_readme(readme.read_text(encoding="utf-8"), minutes), force=True)
+    for edition in EDITIONS:
+        for lesson in LESSONS:
+            path = root / edition / f"{lesson.name}.ipynb"
+            if path.exists() and lesson.name in minutes:
+                nb = sync_notebook(_read_notebook(path), lesson, edition, minutes[lesson.name])
+                atomic_write(path, notebook_text(nb), force=True)
 
-            nb = nbformat.read(path, as_version=4)
-            nbformat.write(_sync_notebook(nb, lesson.name), path)
+
+def find_root(root: Path | None = None) -> Path:
+    """The repository: ``root`` if given, else the checkout this package was installed from
+    (editable install), else the current folder — whichever holds the lessons."""
+    candidates = [Path(root)] if root is not None else [Path(__file__).resolve().parents[1],
+                                                       Path.cwd()]
+    for candidate in candidates:
+        if (candidate / "README.md").is_file() and (candidate / SOURCE).is_dir():
+            return candidate
+    where = " or ".join(str(c) for c in candidates)
+    raise FileNotFoundError(f"no course repository at {where} (a README.md and a {SOURCE}/ "
+                            f"folder); run this from a clone of the course, or pass --root")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vit_tutorial.course",
         description="Check (or, with --write, regenerate) the README's lesson table and the "
-                    "notebooks' Colab badges and setup cells from REPOSITORY and LESSONS.")
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository root")
+                    "notebooks' badge, card, setup and pipeline cells from REPOSITORY and "
+                    "LESSONS.")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the repository root (default: the checkout of this package)")
     parser.add_argument("--write", action="store_true", help="rewrite the files in place")
     args = parser.parse_args(argv)
+    try:
+        root = find_root(args.root)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     if args.write:
-        write(args.root)
-    stale = out_of_date(args.root)
+        write(root)
+    stale = out_of_date(root)
     for item in stale:
         print(f"out of date: {item}", file=sys.stderr)
     if stale:
