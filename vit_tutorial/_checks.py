@@ -7,13 +7,15 @@ how to fix it. The helpers here keep those messages consistent.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
 import torch
 
 __all__ = ["to_pair", "check_tensor", "check_positive_int", "check_divisible",
-           "check_num_prefix_tokens", "check_heads"]
+           "check_num_prefix_tokens", "check_heads", "check_choice", "check_bool",
+           "check_positive_number", "check_float_dtype", "work_dtype"]
 
 
 def check_positive_int(value: object, name: str) -> int:
@@ -106,3 +108,43 @@ def check_heads(embed_dim: object, num_heads: object) -> tuple[int, int]:
         raise ValueError(f"embed_dim {D} is not divisible by num_heads {h}; each head gets "
                          f"D / num_heads dimensions, so pick num_heads from {divisors}")
     return D, h
+
+
+def check_choice(value: object, name: str, choices, hint: str = "") -> str:
+    """Return ``value`` if it is one of ``choices``; else a ``ValueError`` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got "
+                         f"{value!r}" + (f"; {hint}" if hint else ""))
+    return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (NumPy's bools too)."""
+    if type(value).__name__ == "bool_":
+        value = bool(value)
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r} of type "
+                        f"{type(value).__name__}")
+    return value
+
+
+def check_positive_number(value: object, name: str, hint: str = "") -> float:
+    """Return ``value`` as a float if it is a finite number > 0 (NumPy's too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}"
+                         + (f"; {hint}" if hint else ""))
+    return float(value)
+
+
+def check_float_dtype(dtype: object) -> torch.dtype:
+    """Return ``dtype`` if it is a floating-point ``torch.dtype``."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype (e.g. torch.float32), got "
+                        f"{dtype!r}")
+    return dtype
+
+
+def work_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype to compute in: float64 stays float64, everything else is float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32

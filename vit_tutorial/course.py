@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from vit_tutorial.files import atomic_write
+from vit_tutorial.lesson_time import Minutes, measure
 
 __all__ = ["REPOSITORY", "BRANCH", "EDITIONS", "SOURCE", "LESSONS", "Lesson", "Minutes",
            "colab_url", "badge_markdown", "setup_cell_source", "pipeline_cell_source",
@@ -96,85 +95,6 @@ LESSONS = (
            "lessons 01–07", "assemble a ViT from its parts, count its parameters, and load "
                             "torchvision's or timm's weights into it"),
 )
-
-# --- how long a lesson takes ---------------------------------------------------------------
-
-WORDS_PER_MINUTE = 180  # technical prose with formulas, read carefully
-SECONDS_PER_CODE_CELL = 15  # run it and look at what it printed
-SECONDS_PER_CODE_LINE = 2  # read one line of code
-SECONDS_PER_FIGURE = 30  # study a figure
-MINUTES_PER_EXERCISE = {"answers": 4, "implement": 8}  # check your understanding / implement it
-OPTIONAL_HEADING = "## Going deeper"
-EXERCISES_HEADING = "## Exercises"
-
-
-@dataclass(frozen=True)
-class Minutes:
-    """A lesson's measured time, in minutes: the main line, its exercises, the optional
-    part."""
-
-    main: int
-    exercises: int
-    optional: int
-
-    @property
-    def total(self) -> int:
-        """The lesson without its optional part, rounded up to 5 minutes."""
-        return 5 * math.ceil((self.main + self.exercises) / 5)
-
-
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _seconds(cells: list[dict], code_lines: bool = True) -> float:
-    seconds = 0.0
-    for cell in cells:
-        text = _source(cell)
-        if cell.get("cell_type") == "markdown":
-            seconds += 60 * len(text.split()) / WORDS_PER_MINUTE
-        elif cell.get("cell_type") == "code" and text.strip():
-            lines = [line for line in text.splitlines() if line.strip()] if code_lines else []
-            figures = sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
-            seconds += (SECONDS_PER_CODE_CELL + SECONDS_PER_CODE_LINE * len(lines)
-                        + SECONDS_PER_FIGURE * figures)
-    return seconds
-
-
-def _exercise_minutes(cells: list[dict]) -> int:
-    calls = re.findall(r"\bcheck_\w+?(_answers)?\(", "\n".join(
-        _source(c) for c in cells if c.get("cell_type") == "code"))
-    return sum(MINUTES_PER_EXERCISE["answers" if kind else "implement"] for kind in calls)
-
-
-def measure(nb: dict) -> Minutes:
-    """A lesson's reading-and-doing time, in minutes, from its notebook.
-
-    Prose at :data:`WORDS_PER_MINUTE`; each code cell :data:`SECONDS_PER_CODE_CELL` to run
-    and look at, plus :data:`SECONDS_PER_CODE_LINE` per line and
-    :data:`SECONDS_PER_FIGURE` per figure; each exercise the minutes of
-    :data:`MINUTES_PER_EXERCISE` (a checker named ``check_..._answers`` is "check your
-    understanding", any other checker "implement it"), which include writing the answer, so
-    the solutions' lines don't count. The generated cells (badge, card, setup, pipeline)
-    don't count. Cells from the ``## Exercises`` heading on are exercises, cells from
-    ``## Going deeper`` on are optional.
-    """
-    cells = [c for c in nb["cells"] if "vit_tutorial" not in c.get("metadata", {})]
-    parts: dict[str, list[dict]] = {"main": [], "exercises": [], "optional": []}
-    part = "main"
-    for cell in cells:
-        heading = _source(cell).lstrip() if cell.get("cell_type") == "markdown" else ""
-        if heading.startswith(EXERCISES_HEADING):
-            part = "exercises"
-        elif heading.startswith(OPTIONAL_HEADING):
-            part = "optional"
-        parts[part].append(cell)
-    exercises = (_seconds(parts["exercises"], code_lines=False) / 60
-                 + _exercise_minutes(parts["exercises"]))
-    return Minutes(round(_seconds(parts["main"]) / 60), round(exercises),
-                   round(_seconds(parts["optional"]) / 60))
-
 
 # --- the generated cells -------------------------------------------------------------------
 
@@ -308,6 +228,11 @@ def sync_notebook(nb: dict, lesson: Lesson, edition: str, minutes: Minutes) -> d
 def notebook_text(nb: dict) -> str:
     """A notebook as nbformat writes it (sorted keys, one-space indent, UTF-8 kept)."""
     return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
 
 
 def _read_notebook(path: Path) -> dict:

@@ -13,6 +13,10 @@ out of date without comparing pixels (which differ between matplotlib versions):
 
     python -m vit_tutorial.diagram            # list out-of-date pictures (exit status 1)
     python -m vit_tutorial.diagram --write    # redraw them
+
+Why one module: it draws one picture. Its twenty-odd small drawing helpers (one per stage
+of the pipeline) share one coordinate layout and one colour scheme, and only make sense
+read together.
 """
 
 from __future__ import annotations

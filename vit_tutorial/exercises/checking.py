@@ -4,13 +4,12 @@ lesson beside this one).
 A checker ``check_<name>(answer)`` prints its feedback and returns a :class:`CheckResult`.
 "Implement it" checkers run the learner's function on several cases and compare it with
 the package's own reference; "check your understanding" checkers compare a dict of answers
-with :class:`Question` s. The conventions are in the README ("For teachers").
+with :class:`~vit_tutorial.exercises.questions.Question` s. The conventions are in the README ("For teachers").
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import inspect
 import math
@@ -20,15 +19,14 @@ import signal
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from vit_tutorial.encoder import EncoderBlock
 
-__all__ = ["CheckResult", "NOT_IMPLEMENTED", "Question", "Stop", "WholeModuleCalled", "as_double",
-           "as_number", "check_answers", "checker", "close", "count_parameters",
+__all__ = ["CheckResult", "NOT_IMPLEMENTED", "Stop", "WholeModuleCalled", "as_double",
+           "as_number", "checker", "close", "count_parameters",
            "distinct_values", "fail", "guard_methods", "on_meta", "TIME_LIMIT", "random_block", "run_answer", "shape_text",
            "tensor_problem", "type_name"]
 
@@ -345,85 +343,6 @@ def as_number(value: object):
         return int(value)
     value = float(value)
     return int(value) if value.is_integer() else value
-
-
-# --- "check your understanding": dicts of answers -----------------------------------------
-
-@dataclass(frozen=True)
-class Question:
-    key: str
-    text: str  # what is asked (for the template)
-    expected: object  # an int, or a tuple of ints (a shape)
-    mistakes: tuple = ()  # ((a wrong answer, why it is wrong), ...)
-    hint: str = ""  # for any other wrong answer
-    also: tuple = ()  # ((another right answer, a note), ...)
-
-
-def _normalise(value: object):
-    if isinstance(value, (tuple, list, torch.Size)):
-        items = [as_number(v) for v in value]
-        return None if any(v is None for v in items) else tuple(items)
-    return as_number(value)
-
-
-def _show(value) -> str:
-    if isinstance(value, int) and abs(value) >= 10_000:
-        return f"{value:,}"
-    return str(value)
-
-
-def _template(questions: list[Question]) -> list[str]:
-    lines = ["Return a dict with these keys (replace each ... with your answer):", "{"]
-    lines += [f'    "{q.key}": ...,  # {q.text}' for q in questions]
-    return lines + ["}"]
-
-
-def check_answers(answers: object, questions: list[Question]) -> list[str]:
-    if callable(answers) and not isinstance(answers, dict):
-        try:
-            answers = run_answer(answers, fallback="your function should just return the dict of "
-                                             "answers")
-        except Stop as stop:
-            if stop.status == "not implemented":
-                stop.lines += _template(questions)
-            raise
-    if not isinstance(answers, dict):
-        fail(f"expected a dict of answers (or a function that returns one), got "
-              f"{type_name(answers)}", *_template(questions))
-    keys = [q.key for q in questions]
-    lines, notes, right = [], [], 0
-    for key in answers:
-        if key not in keys:
-            lower = {k.lower(): k for k in keys}
-            guess = lower.get(str(key).lower()) or next(
-                iter(difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)), None)
-            notes.append(f"unknown key {key!r}" + (f" — did you mean {guess!r}?" if guess else
-                                                   f"; the keys are {', '.join(keys)}"))
-    for q in questions:
-        given = answers.get(q.key, ...)
-        if given is ... or given is None:
-            lines.append(f"{q.key}: not answered yet ({q.text})")
-            continue
-        value = _normalise(given)
-        wants_shape = isinstance(q.expected, tuple)
-        if value is None or isinstance(value, tuple) != wants_shape:
-            kind = "a shape, a tuple of ints like (1, 2, 3)" if wants_shape else "a number"
-            lines.append(f"{q.key}: expected {kind}, got {type_name(given)}")
-            continue
-        if value == q.expected:
-            right += 1
-            continue
-        note = next((n for v, n in q.also if value == v), None)
-        if note is not None:
-            right += 1
-            notes.append(f"{q.key}: right — {note}")
-            continue
-        why = next((w for v, w in q.mistakes if value == v), q.hint)
-        lines.append(f"{q.key}: {_show(value)} is not right — {why}")
-    total = len(questions)
-    if right == total:
-        return [f"all {total} answers are correct.", *notes]
-    fail(f"{right} of {total} answers correct", *lines, *notes)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -7,8 +7,6 @@ from torch import nn
 
 from vit_tutorial.class_token import ClassToken, prepend_class_token
 from vit_tutorial.exercises.checking import (
-    Question,
-    check_answers,
     checker,
     close,
     count_parameters,
@@ -17,6 +15,7 @@ from vit_tutorial.exercises.checking import (
     run_answer,
     tensor_problem,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.model import CONFIGS
 from vit_tutorial.patches import num_patches
 

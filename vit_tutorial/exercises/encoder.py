@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 
 from vit_tutorial.exercises.checking import (
-    Question,
     WholeModuleCalled,
-    check_answers,
     checker,
     count_parameters,
     fail,
@@ -16,6 +14,7 @@ from vit_tutorial.exercises.checking import (
     run_answer,
     tensor_problem,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.model import CONFIGS, VisionTransformer
 
 __all__ = ["check_encoder_answers", "check_encoder_block"]

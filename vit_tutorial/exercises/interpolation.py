@@ -6,14 +6,13 @@ import torch
 import torch.nn.functional as F
 
 from vit_tutorial.exercises.checking import (
-    Question,
-    check_answers,
     checker,
     close,
     fail,
     run_answer,
     tensor_problem,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.interpolation import resize_pos_embed
 from vit_tutorial.model import CONFIGS
 from vit_tutorial.patch_embedding import PatchEmbedding

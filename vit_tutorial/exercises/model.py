@@ -7,9 +7,7 @@ from dataclasses import replace
 import torch
 
 from vit_tutorial.exercises.checking import (
-    Question,
     WholeModuleCalled,
-    check_answers,
     checker,
     count_parameters,
     fail,
@@ -18,6 +16,7 @@ from vit_tutorial.exercises.checking import (
     run_answer,
     tensor_problem,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.model import CONFIGS, VisionTransformer, ViTConfig
 from vit_tutorial.positional_embedding import PositionalEmbedding
 

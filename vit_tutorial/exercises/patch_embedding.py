@@ -6,8 +6,6 @@ import torch
 from torch import nn
 
 from vit_tutorial.exercises.checking import (
-    Question,
-    check_answers,
     checker,
     close,
     count_parameters,
@@ -17,6 +15,7 @@ from vit_tutorial.exercises.checking import (
     tensor_problem,
     type_name,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.patch_embedding import LinearPatchEmbedding, PatchEmbedding
 from vit_tutorial.patches import image_to_patches
 

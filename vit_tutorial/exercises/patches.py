@@ -5,14 +5,13 @@ from __future__ import annotations
 import torch
 
 from vit_tutorial.exercises.checking import (
-    Question,
-    check_answers,
     checker,
     distinct_values,
     fail,
     run_answer,
     tensor_problem,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.patches import image_to_patches, num_patches
 
 __all__ = ['check_num_patches_answers', 'check_image_to_patches']

@@ -6,8 +6,6 @@ import torch
 from torch import nn
 
 from vit_tutorial.exercises.checking import (
-    Question,
-    check_answers,
     checker,
     count_parameters,
     distinct_values,
@@ -17,6 +15,7 @@ from vit_tutorial.exercises.checking import (
     tensor_problem,
     type_name,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.model import CONFIGS
 from vit_tutorial.patches import num_patches
 from vit_tutorial.positional_embedding import PositionalEmbedding

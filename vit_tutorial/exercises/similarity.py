@@ -6,15 +6,14 @@ import torch
 import torch.nn.functional as F
 
 from vit_tutorial.exercises.checking import (
-    Question,
     as_number,
-    check_answers,
     checker,
     fail,
     run_answer,
     tensor_problem,
     type_name,
 )
+from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.model import CONFIGS
 from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.patches import num_patches
