@@ -311,6 +311,10 @@ def similarity_explorer(source: str = "trained", row: int = 3, column: int = 3,
 
 
 def clear_caches() -> None:
-    """Forget the drawn Figure 7 grids, so the next view of a source draws its grid again
-    (for timing the first view)."""
+    """Forget everything computed for the explorer: the similarity tables (the pretrained
+    one included), their locality scores and the drawn Figure 7 grids, so the next view of
+    a source starts from scratch (for timing the first view, and for tests)."""
+    _similarity_table.cache_clear()
+    _PRETRAINED.clear()
+    _locality.cache_clear()
     _renderers.cache_clear()
