@@ -194,90 +194,111 @@ def _set_by_readout(slider, value: int) -> None:
     readout.press("Enter")
 
 
-def _screenshot(explorer, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    explorer.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+class OnPage:
+    """One explorer on the page, found by its CSS class, with what the tests look at."""
+
+    def __init__(self, page, name: str):
+        self.root = page.locator(f".vit-{name}-explorer")
+        self.readout = self.root.locator(".vit-readout")
+        self.message = self.root.locator(".vit-message")
+        self.images = self.root.locator("img")
+
+    def slider(self, n: int):
+        return self.root.locator(".widget-slider").nth(n)
+
+    def picture(self, n: int = 0) -> bytes:
+        """The bytes of its ``n``-th picture, as the browser shows it."""
+        return _image_bytes(self.images.nth(n))
+
+    def new_picture(self, old: bytes, n: int = 0) -> bytes:
+        """Wait until its ``n``-th picture is no longer ``old``; return the new one."""
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while True:
+            new = self.picture(n)
+            if new != old:
+                return new
+            assert time.monotonic() < deadline, "the picture did not change"
+            time.sleep(0.2)
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.root.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def _wait_for_new_image(image, old: bytes) -> bytes:
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while True:
-        new = _image_bytes(image)
-        if new != old:
-            return new
-        assert time.monotonic() < deadline, "the picture did not change"
-        time.sleep(0.2)
-
-
-def test_patch_explorer_in_the_browser(page):
+@pytest.fixture
+def explorer(page):
+    """``explorer(name, readout)``: the explorer ``vit-<name>-explorer`` once its readout
+    shows ``readout`` and it has a picture."""
     from playwright.sync_api import expect
 
-    explorer = page.locator(".vit-patch-explorer")
-    readout, message, image = (explorer.locator(".vit-readout"), explorer.locator(".vit-message"),
-                               explorer.locator("img"))
-    expect(readout).to_contain_text("N = 224·224/16² = 196 patches")
-    expect(message).to_have_text("")
-    before = _image_bytes(image)
-    assert before.startswith(b"\x89PNG")
-    patch_slider = explorer.locator(".widget-slider").nth(1)
+    def locate(name: str, readout: str) -> OnPage:
+        shown = OnPage(page, name)
+        expect(shown.readout).to_contain_text(readout)
+        assert shown.picture().startswith(b"\x89PNG")
+        return shown
+
+    return locate
+
+
+def test_patch_explorer_in_the_browser(page, explorer):
+    from playwright.sync_api import expect
+
+    patches = explorer("patch", "N = 224·224/16² = 196 patches")
+    expect(patches.message).to_have_text("")
+    before = patches.picture()
+    patch_slider = patches.slider(1)
 
     # Arrow key on the slider handle: P = 16 -> 17, which doesn't divide 224.
     patch_slider.locator(".noUi-handle, .ui-slider-handle").first.focus()
     page.keyboard.press("ArrowRight")
-    expect(message).to_contain_text("image height 224 is not divisible by patch_size 17")
-    expect(message).not_to_contain_text("Traceback")
-    bad = _wait_for_new_image(image, before)
+    expect(patches.message).to_contain_text("image height 224 is not divisible by patch_size 17")
+    expect(patches.message).not_to_contain_text("Traceback")
+    bad = patches.new_picture(before)
 
     # Type into the slider's readout: P = 8.
     _set_by_readout(patch_slider, 8)
-    expect(readout).to_contain_text("N = 224·224/8² = 784 patches")
-    expect(readout).to_contain_text("(784, 192) = (N, P²·C)")
-    expect(message).to_have_text("")
-    after = _wait_for_new_image(image, bad)
+    expect(patches.readout).to_contain_text("N = 224·224/8² = 784 patches")
+    expect(patches.readout).to_contain_text("(784, 192) = (N, P²·C)")
+    expect(patches.message).to_have_text("")
+    after = patches.new_picture(bad)
     assert after not in (before, bad)
-    _screenshot(explorer, "01_patch_explorer")
+    patches.screenshot("01_patch_explorer")
 
 
-def test_patch_embedding_explorer_in_the_browser(page):
+def test_patch_embedding_explorer_in_the_browser(explorer):
     from playwright.sync_api import expect
 
-    explorer = page.locator(".vit-patch-embedding-explorer")
-    readout, image = explorer.locator(".vit-readout"), explorer.locator("img")
-    expect(readout).to_contain_text("patch n = 78 of N = 196")
-    before = _image_bytes(image)
-    _set_by_readout(explorer.locator(".widget-slider").first, 0)
-    expect(readout).to_contain_text("patch n = 0 of N = 196: grid row 0, column 0")
-    _wait_for_new_image(image, before)
-    _screenshot(explorer, "02_patch_embedding_explorer")
+    embedding = explorer("patch-embedding", "patch n = 78 of N = 196")
+    before = embedding.picture()
+    _set_by_readout(embedding.slider(0), 0)
+    expect(embedding.readout).to_contain_text("patch n = 0 of N = 196: grid row 0, column 0")
+    embedding.new_picture(before)
+    embedding.screenshot("02_patch_embedding_explorer")
 
 
-def test_similarity_explorer_in_the_browser(page):
+def test_similarity_explorer_in_the_browser(explorer):
     from playwright.sync_api import expect
 
-    explorer = page.locator(".vit-similarity-explorer")
-    readout, images = explorer.locator(".vit-readout"), explorer.locator("img")
-    expect(readout).to_contain_text("patch (3, 3) of the 7×7 grid")
-    map_before, grid_before = _image_bytes(images.nth(0)), _image_bytes(images.nth(1))
-    _set_by_readout(explorer.locator(".widget-slider").nth(0), 0)  # row i = 0
-    expect(readout).to_contain_text("patch (0, 3) of the 7×7 grid")
-    map_after = _wait_for_new_image(images.nth(0), map_before)
-    grid_after = _wait_for_new_image(images.nth(1), grid_before)
-    explorer.locator("select").select_option(label="2-D sine–cosine (fixed)")
-    expect(readout).to_contain_text("2-D sine–cosine (fixed): patch (0, 3)")
-    _wait_for_new_image(images.nth(1), grid_after)
-    assert _image_bytes(images.nth(0)) != map_after
-    _screenshot(explorer, "05_similarity_explorer")
+    similarity = explorer("similarity", "patch (3, 3) of the 7×7 grid")
+    map_before, grid_before = similarity.picture(0), similarity.picture(1)
+    _set_by_readout(similarity.slider(0), 0)  # row i = 0
+    expect(similarity.readout).to_contain_text("patch (0, 3) of the 7×7 grid")
+    map_after = similarity.new_picture(map_before, 0)
+    grid_after = similarity.new_picture(grid_before, 1)
+    similarity.root.locator("select").select_option(label="2-D sine–cosine (fixed)")
+    expect(similarity.readout).to_contain_text("2-D sine–cosine (fixed): patch (0, 3)")
+    similarity.new_picture(grid_after, 1)
+    assert similarity.picture(0) != map_after
+    similarity.screenshot("05_similarity_explorer")
 
 
-def test_interpolation_explorer_in_the_browser(page):
+def test_interpolation_explorer_in_the_browser(explorer):
     from playwright.sync_api import expect
 
-    explorer = page.locator(".vit-interpolation-explorer")
-    readout, image = explorer.locator(".vit-readout"), explorer.locator("img")
-    expect(readout).to_contain_text("TinyViT at 56×56 (14×14 grid, bicubic E_pos")
-    before = _image_bytes(image)
-    _set_by_readout(explorer.locator(".widget-slider").nth(0), 5)  # 5 rows
-    expect(readout).to_contain_text("(1, 50, 64) -> (1, 71, 64)")
-    expect(readout).to_contain_text("TinyViT at 20×56 (5×14 grid, bicubic E_pos")
-    _wait_for_new_image(image, before)
-    _screenshot(explorer, "06_interpolation_explorer")
+    interpolation = explorer("interpolation", "TinyViT at 56×56 (14×14 grid, bicubic E_pos")
+    before = interpolation.picture()
+    _set_by_readout(interpolation.slider(0), 5)  # 5 rows
+    expect(interpolation.readout).to_contain_text("(1, 50, 64) -> (1, 71, 64)")
+    expect(interpolation.readout).to_contain_text("TinyViT at 20×56 (5×14 grid, bicubic E_pos")
+    interpolation.new_picture(before)
+    interpolation.screenshot("06_interpolation_explorer")

@@ -1,0 +1,56 @@
+"""Lesson 02's explorer (vit_tutorial.explorers.patch_embedding): the pure function, then
+the widget driven from code."""
+
+import pytest
+import torch
+
+from vit_tutorial.explorers.patch_embedding import patch_embedding_explorer, patch_embedding_view
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_patch_embedding_view_is_lesson_02s_embedding():
+    from vit_tutorial.data import grace_hopper
+    from vit_tutorial.patch_embedding import PatchEmbedding
+    from vit_tutorial.patches import image_to_patches
+
+    state = torch.random.get_rng_state()
+    view = patch_embedding_view(78)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the reader's RNG untouched
+    image = grace_hopper(224)
+    torch.manual_seed(0)
+    embed = PatchEmbedding(224, 16, 3, 768)
+    with torch.no_grad():
+        expected = embed(image.unsqueeze(0))[0, 78]  # (1, N, D) -> (D,)
+    torch.testing.assert_close(view.embedding, expected)
+    torch.testing.assert_close(view.patch_vector, image_to_patches(image, 16)[78])
+    assert (view.row, view.column) == (5, 8)
+    assert view.png.startswith(PNG_SIGNATURE) and view.png != patch_embedding_view(0).png
+
+
+def test_patch_embedding_view_bad_index():
+    with pytest.raises(ValueError, match=r"index must be in 0 … 195"):
+        patch_embedding_view(196)
+
+
+def test_patch_embedding_explorer():
+    explorer = patch_embedding_explorer()
+    assert explorer.view.index == 78 and (explorer.index.min, explorer.index.max) == (0, 195)
+    before = explorer.image.value
+    explorer.index.value = 0
+    assert explorer.view.index == 0 and explorer.image.value != before
+    assert explorer.readout_text.startswith("patch n = 0 of N = 196: grid row 0, column 0")
+
+
+@pytest.mark.parametrize("index", [196, -1])
+def test_patch_embedding_explorer_rejects_an_index_off_the_grid(index):
+    with pytest.raises(ValueError, match=rf"index must be from 0 to 195 \(the 14×14 patches\), "
+                                         rf"got {index}"):
+        patch_embedding_explorer(index)
+
+
+@pytest.mark.parametrize("index", [78.0, True])
+def test_patch_embedding_explorer_rejects_a_non_int_index(index):
+    with pytest.raises(TypeError, match=rf"index must be an int from 0 to 195 .*, got {index!r} "
+                                        rf"of type {type(index).__name__}"):
+        patch_embedding_explorer(index)
