@@ -257,7 +257,9 @@ def build(root: Path = Path("."), output: Path = DEFAULT_OUTPUT, quiet: bool = T
                              *(["-q"] if quiet else []), str(source), str(html)])
         if status:
             raise SystemExit(f"sphinx-build failed (exit status {status}); see its messages "
-                             f"above")
+                             f"above. In them, index.md is README.md, teachers.md is its "
+                             f"section {TEACHERS_HEADING[3:]!r}, and notebooks/ are the "
+                             f"lessons; the previous site, if any, is left as it was.")
         _check_output(output)  # still nothing else in it
         if output.exists():
             shutil.rmtree(output)
