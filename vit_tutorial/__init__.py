@@ -15,8 +15,9 @@ Faces on top of them: :mod:`~vit_tutorial.data` (offline images and digits),
 :mod:`~vit_tutorial.train` and :mod:`~vit_tutorial.experiments` (TinyViT and the measured
 results), :mod:`~vit_tutorial.exercises` and :mod:`~vit_tutorial.classroom` (the classroom
 edition), :mod:`~vit_tutorial.explorers` and :mod:`~vit_tutorial.widgets` (interactive
-explorers), :mod:`~vit_tutorial.benchmark` (speed against torchvision and timm) and
-:mod:`~vit_tutorial.course` (the table of contents and the repository's address).
+explorers), :mod:`~vit_tutorial.benchmark` (speed against torchvision and timm),
+:mod:`~vit_tutorial.course` (the table of contents and the repository's address) and
+:mod:`~vit_tutorial.site` (the course as a website).
 """
 
 __version__ = "0.1.0"
