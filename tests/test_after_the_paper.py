@@ -9,14 +9,26 @@ import pytest
 import timm
 import torch
 import torch.nn.functional as F
-from timm.layers import (RotaryEmbeddingCat, apply_rot_embed_cat, freq_bands,
-                         resample_patch_embed as timm_resample_patch_embed)
+from timm.layers import RotaryEmbeddingCat, apply_rot_embed_cat, freq_bands
+from timm.layers import resample_patch_embed as timm_resample_patch_embed
 from timm.layers.pos_embed_sincos import init_random_2d_freqs
 
 from vit_tutorial.after_the_paper import (
-    HighNormTokens, RoPEAttention, RoPEEncoderBlock, apply_rope, high_norm_tokens,
-    mixed_frequencies, patch_resize_matrix, resample_patch_embed, resize_patch_embedding,
-    resize_patches, rope_2d_axial, rope_2d_mixed, rope_frequencies, token_norms)
+    HighNormTokens,
+    RoPEAttention,
+    RoPEEncoderBlock,
+    apply_rope,
+    high_norm_tokens,
+    mixed_frequencies,
+    patch_resize_matrix,
+    resample_patch_embed,
+    resize_patch_embedding,
+    resize_patches,
+    rope_2d_axial,
+    rope_2d_mixed,
+    rope_frequencies,
+    token_norms,
+)
 from vit_tutorial.encoder import EncoderBlock
 from vit_tutorial.patch_embedding import PatchEmbedding
 

@@ -16,8 +16,13 @@ import vit_tutorial
 from vit_tutorial import explorers
 from vit_tutorial.explorers.common import STATIC_CAPTION, compose_png
 from vit_tutorial.figures import encode_png, render_png
-from vit_tutorial.widgets import (Explorer, interpolation_explorer, patch_embedding_explorer,
-                                  patch_explorer, similarity_explorer)
+from vit_tutorial.widgets import (
+    Explorer,
+    interpolation_explorer,
+    patch_embedding_explorer,
+    patch_explorer,
+    similarity_explorer,
+)
 
 PACKAGE = Path(vit_tutorial.__file__).parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

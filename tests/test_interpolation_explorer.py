@@ -4,9 +4,13 @@ widget driven from code. Whatever measures TinyViT's accuracy on the digits is s
 import pytest
 import torch
 
-from vit_tutorial.explorers.interpolation import (GRID_SIDES, accuracy_text,
-                                                  interpolation_explorer, interpolation_view,
-                                                  resolution_accuracy)
+from vit_tutorial.explorers.interpolation import (
+    GRID_SIDES,
+    accuracy_text,
+    interpolation_explorer,
+    interpolation_view,
+    resolution_accuracy,
+)
 
 # --- the view ----------------------------------------------------------------------------
 

@@ -194,8 +194,11 @@ def test_plot_rgb_tokens():
 def test_plot_principal_components():
     import matplotlib.pyplot as plt
 
-    from vit_tutorial.patch_embedding import (PatchEmbedding, plot_principal_components,
-                                              principal_components)
+    from vit_tutorial.patch_embedding import (
+        PatchEmbedding,
+        plot_principal_components,
+        principal_components,
+    )
 
     gray = PatchEmbedding(28, 4, 1, 64)
     components, explained = principal_components(gray, k=10)

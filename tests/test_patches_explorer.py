@@ -4,8 +4,14 @@ widget driven from code as a reader's sliders would drive it."""
 import pytest
 import torch
 
-from vit_tutorial.explorers.patches import (IMAGE_SIZES, PATCH_SIZES, draw_patch_explorer,
-                                            patch_explorer, patch_explorer_png, patch_summary)
+from vit_tutorial.explorers.patches import (
+    IMAGE_SIZES,
+    PATCH_SIZES,
+    draw_patch_explorer,
+    patch_explorer,
+    patch_explorer_png,
+    patch_summary,
+)
 from vit_tutorial.figures import render_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

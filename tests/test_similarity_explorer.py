@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from vit_tutorial.explorers.similarity import (clear_caches, similarity_explorer,
-                                               similarity_source, similarity_view)
+from vit_tutorial.explorers.similarity import (
+    clear_caches,
+    similarity_explorer,
+    similarity_source,
+    similarity_view,
+)
 from vit_tutorial.weights import WeightsUnavailable
 
 

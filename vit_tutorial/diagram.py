@@ -493,7 +493,7 @@ def pipeline_png(highlight: str | None = None) -> bytes:
     return _render_png(highlight, fingerprint(highlight))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _render_png(highlight: str | None, code: str) -> bytes:
     """Cached by fingerprint too, so a changed ``STEPS`` never returns an old picture."""
     from PIL import Image, PngImagePlugin  # Pillow comes with matplotlib

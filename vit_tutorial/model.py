@@ -131,7 +131,7 @@ class VisionTransformer(nn.Module):
         return self.head(self.forward_features(images))  # (B, num_classes)
 
     def resized(self, image_size: int | tuple[int, int], mode: str = "bicubic",
-                align_corners: bool = False, antialias: bool = False) -> "VisionTransformer":
+                align_corners: bool = False, antialias: bool = False) -> VisionTransformer:
         """A copy of this model for another image size (Sec. 3.2): the patch size and every
         weight stay, and $E_\text{pos}$ is 2-D interpolated to the new grid with
         :func:`~vit_tutorial.interpolation.resize_pos_embed` (class token kept).
@@ -155,7 +155,7 @@ class VisionTransformer(nn.Module):
         return type(self).from_state_dict(config, state).train(self.training)
 
     @classmethod
-    def from_state_dict(cls, config: ViTConfig, state_dict: dict) -> "VisionTransformer":
+    def from_state_dict(cls, config: ViTConfig, state_dict: dict) -> VisionTransformer:
         """A model of ``config`` holding a copy of ``state_dict``'s tensors (built without
         initialising its weights first, which for ViT-B/16 saves about a second)."""
         with torch.device("meta"):  # shapes only: no memory, no random initialisation

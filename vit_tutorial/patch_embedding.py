@@ -145,7 +145,7 @@ class LinearPatchEmbedding(_PatchEmbeddingBase):
         return self.proj(patches)  # (B, N, C·P·P) -> (B, N, D)
 
     @classmethod
-    def from_conv(cls, conv_embedding: PatchEmbedding) -> "LinearPatchEmbedding":
+    def from_conv(cls, conv_embedding: PatchEmbedding) -> LinearPatchEmbedding:
         """A :class:`LinearPatchEmbedding` holding a copy of a :class:`PatchEmbedding`'s weights.
 
         The Conv2d weight ``(D, C, P, P)`` is reshaped to ``(D, C·P·P)``; the bias is copied.
