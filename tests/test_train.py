@@ -1,4 +1,5 @@
-"""The training command: deterministic, atomic, never overwrites without --force."""
+"""Training: deterministic on one thread, the schedule and augmentation, atomic checkpoints,
+and a command line that checks its arguments before the long work."""
 
 from dataclasses import replace
 
@@ -6,19 +7,55 @@ import pytest
 import torch
 
 from vit_tutorial import train as train_module
-from vit_tutorial.model import TINY_VIT_CONFIG, load_tiny_vit
-from vit_tutorial.train import TrainConfig, _shift, save_checkpoint, train
+from vit_tutorial.model import TINY_VIT_CONFIG, TinyViT, load_tiny_vit
+from vit_tutorial.train import (
+    TrainConfig,
+    _shift,
+    lr_factor,
+    param_groups,
+    save_checkpoint,
+    train,
+)
 
-QUICK = TrainConfig(epochs=4, warmup_epochs=0, lr=3e-3)
+QUICK = TrainConfig(epochs=3, warmup_epochs=0, lr=3e-3)
 SMALL = replace(TINY_VIT_CONFIG, depth=1, embed_dim=16, num_heads=2, mlp_dim=32)
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_and_learns():
     model_a, metrics_a = train(SMALL, QUICK, progress=False)
     model_b, metrics_b = train(SMALL, QUICK, progress=False)
     for (name, a), b in zip(model_a.state_dict().items(), model_b.state_dict().values()):
         assert torch.equal(a, b), name
-    assert metrics_a["test_accuracy"] == metrics_b["test_accuracy"] > 0.3  # well above chance (0.1)
+    assert metrics_a["test_accuracy"] == metrics_b["test_accuracy"] > 0.3  # chance is 0.1
+    assert [h["epoch"] for h in metrics_a["history"]] == [1, 2, 3]
+    assert metrics_a["history"][-1]["loss"] < metrics_a["history"][0]["loss"]
+    assert torch.get_num_threads() >= 1  # the thread count is restored
+
+
+@pytest.mark.slow
+def test_a_non_square_image_size_trains():
+    config = replace(SMALL, image_size=(28, 32))
+    model, metrics = train(config, replace(QUICK, epochs=1), progress=False)
+    assert model.patch_embed.grid_size == (7, 8) and 0 <= metrics["test_accuracy"] <= 1
+
+
+def test_the_schedule_warms_up_then_decays_to_zero():
+    factors = [lr_factor(step, total=10, warmup=2) for step in range(10)]
+    assert factors[:2] == [0.5, 1.0] and factors[2] == 1.0
+    assert all(a >= b for a, b in zip(factors[2:], factors[3:]))
+    assert lr_factor(10, total=10, warmup=2) == pytest.approx(0.0)
+
+
+def test_weight_decay_only_on_weight_matrices():
+    model = TinyViT(SMALL)
+    decay, no_decay = param_groups(model, 0.05)
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim == 2 or p.ndim == 4 for p in decay["params"])
+    names = {id(p): n for n, p in model.named_parameters()}
+    undecayed = {names[id(p)] for p in no_decay["params"]}
+    assert {"class_token.cls_token", "positional_embedding.pos_embed", "norm.weight",
+            "head.bias"} <= undecayed
 
 
 def test_shift_moves_whole_images():
@@ -31,12 +68,13 @@ def test_shift_moves_whole_images():
 
 
 def test_save_is_atomic_and_refuses_to_overwrite(tmp_path):
-    model, metrics = train(SMALL, QUICK, progress=False)
+    model = TinyViT(SMALL)  # untrained: saving doesn't need a trained model
+    metrics = {"train_accuracy": 0.1, "test_accuracy": 0.1}
     path = tmp_path / "tiny.pt"
     save_checkpoint(model, metrics, QUICK, path)
     assert [p.name for p in tmp_path.iterdir()] == ["tiny.pt"]  # no temporary file left
     before = path.read_bytes()
-    with pytest.raises(FileExistsError, match="exists; pass --force"):
+    with pytest.raises(ValueError, match="exists; pass --force"):
         save_checkpoint(model, metrics, QUICK, path)
     assert path.read_bytes() == before
     save_checkpoint(model, metrics, QUICK, path, force=True)
@@ -44,9 +82,41 @@ def test_save_is_atomic_and_refuses_to_overwrite(tmp_path):
     assert torch.equal(loaded.head.weight, model.head.weight)
 
 
-def test_command_refuses_existing_file(tmp_path, capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["--seed", str(2 ** 64)], "--seed must be from 0 to"),
+    (["--seed", "-1"], "--seed must be from 0 to"),
+    (["--output", "."], "is a folder; give a file name"),
+])
+def test_command_refuses_bad_arguments_before_training(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained anyway"))
+    with pytest.raises(SystemExit) as stop:
+        train_module.main(argv)
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert "error: " in error and message in error and "Traceback" not in error
+
+
+def test_command_refuses_an_existing_file_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained anyway"))
     path = tmp_path / "tiny.pt"
     path.write_bytes(b"mine")
-    assert train_module.main(["--output", str(path), "--epochs", "1"]) == 1
+    with pytest.raises(SystemExit):
+        train_module.main(["--output", str(path)])
     assert "exists; pass --force" in capsys.readouterr().err
     assert path.read_bytes() == b"mine"
+    with pytest.raises(SystemExit):  # a path inside a file
+        train_module.main(["--output", str(path / "x.pt")])
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"batch_size": 0}, "batch_size must be a positive int, got 0"),
+    ({"epochs": 2.5}, "epochs must be a positive int"),
+    ({"lr": -1.0}, "lr must be a positive number"),
+    ({"weight_decay": 1.5}, r"weight_decay must be a number in \[0, 1\)"),
+    ({"max_shift": -1}, "max_shift must be a whole number >= 0"),
+])
+def test_recipe_is_checked_when_made(changes, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        replace(QUICK, **changes)

@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import io
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,19 +25,24 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from vit_tutorial._checks import check_positive_int, check_positive_number
 from vit_tutorial.data import digits
 from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
 from vit_tutorial.model import (
     TINY_VIT_CONFIG,
     TINY_VIT_SHA256,
     TinyViT,
+    VisionTransformer,
     ViTConfig,
     evaluate,
     state_dict_sha256,
 )
 from vit_tutorial.similarity import locality_score, position_similarity
+from vit_tutorial.threads import single_thread
 
-__all__ = ["TrainConfig", "train", "save_checkpoint", "main"]
+MAX_SEED = 2 ** 63 - 1  # torch.manual_seed takes a 64-bit seed
+
+__all__ = ["TrainConfig", "train", "param_groups", "lr_factor", "save_checkpoint", "main"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,22 @@ class TrainConfig:
     warmup_epochs: int = 3
     max_shift: int = 2  # random translation of ±2 pixels (at 28×28) per image
     seed: int = 0
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            check_positive_int(getattr(self, name), name)
+        for name in ("warmup_epochs", "max_shift", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be from 0 to {MAX_SEED}, got {self.seed}")
+        check_positive_number(self.lr, "lr", "e.g. 2e-3")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay,
+                                                                 numbers.Real) \
+                or not 0 <= self.weight_decay < 1:
+            raise ValueError(f"weight_decay must be a number in [0, 1), got "
+                             f"{self.weight_decay!r}; e.g. 0.05")
 
 
 def _shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -65,42 +87,64 @@ def _shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> 
     return padded[:, 0][batch, rows, cols].unsqueeze(1)  # (B, H, W) -> (B, 1, H, W)
 
 
+def param_groups(model: VisionTransformer, weight_decay: float) -> list[dict]:
+    """AdamW's two groups: weight decay on the weight matrices, none on biases, LayerNorms,
+    the class token and E_pos (as the original code and timm do)."""
+    pos = getattr(model.positional_embedding, "pos_embed", None)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2 and p is not pos and p is not
+             model.class_token.cls_token]
+    no_decay = [p for p in params if all(p is not q for q in decay)]
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """The learning rate at ``step``, as a fraction of the peak: a linear warm-up over
+    ``warmup`` steps, then a cosine decay to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
 def train(model_config: ViTConfig = TINY_VIT_CONFIG, recipe: TrainConfig = TrainConfig(),
-          progress: bool = True, model: TinyViT | None = None) -> tuple[TinyViT, dict]:
-    """Train a TinyViT on the digits' train split; returns ``(model, metrics)``.
+          progress: bool = True, model: VisionTransformer | None = None
+          ) -> tuple[VisionTransformer, dict]:
+    """Train a ViT on the digits' train split, on one CPU thread; returns ``(model, metrics)``.
 
     Args:
         model_config: the model's sizes (the image size is read from it).
         recipe: the training recipe.
         progress: show a tqdm progress bar.
         model: start from this model (e.g. for fine-tuning) instead of a fresh one.
+
+    Returns:
+        The model (in eval mode) and ``{"train_accuracy", "test_accuracy", "train_seconds",
+        "history"}``; ``history`` has one ``{"epoch", "loss", "lr", "test_accuracy"}`` per
+        epoch.
     """
+    with single_thread():  # tiny model: as fast, and the same numbers on every machine
+        return _train(model_config, recipe, progress, model)
+
+
+def _train(model_config, recipe, progress, model):
     from tqdm.auto import tqdm
 
-    image_size = model_config.image_size
-    train_x, train_y = digits("train", image_size)
-    test_x, test_y = digits("test", image_size)
+    train_x, train_y = digits("train", model_config.image_size)
+    test_x, test_y = digits("test", model_config.image_size)
     torch.manual_seed(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
     model = TinyViT(model_config) if model is None else model
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2 and p is not getattr(model.positional_embedding, "pos_embed", None)]
-    no_decay = [p for p in params if all(p is not q for q in decay)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": recipe.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=recipe.lr)
-    steps_per_epoch = math.ceil(len(train_y) / recipe.batch_size)
-    total, warmup = recipe.epochs * steps_per_epoch, recipe.warmup_epochs * steps_per_epoch
-
-    def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to 0
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    start = time.perf_counter()
-    model.train()
-    bar = tqdm(range(recipe.epochs), desc="training TinyViT", unit="epoch", disable=not progress)
-    for _ in bar:
+    optimizer = torch.optim.AdamW(param_groups(model, recipe.weight_decay), lr=recipe.lr)
+    steps = math.ceil(len(train_y) / recipe.batch_size)
+    total, warmup = recipe.epochs * steps, recipe.warmup_epochs * steps
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, total, warmup))
+    start, history = time.perf_counter(), []
+    bar = tqdm(range(recipe.epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        losses = []
         order = torch.randperm(len(train_y), generator=generator)
         for i in range(0, len(order), recipe.batch_size):
             index = order[i:i + recipe.batch_size]
@@ -110,12 +154,16 @@ def train(model_config: ViTConfig = TINY_VIT_CONFIG, recipe: TrainConfig = Train
             loss.backward()
             optimizer.step()
             scheduler.step()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+            losses.append(loss.item())
+        history.append({"epoch": epoch + 1, "loss": round(sum(losses) / len(losses), 4),
+                        "lr": round(scheduler.get_last_lr()[0], 6),
+                        "test_accuracy": round(evaluate(model, test_x, test_y), 4)})
+        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
     seconds = time.perf_counter() - start
     model.eval()
     metrics = {"train_accuracy": evaluate(model, train_x, train_y),
                "test_accuracy": evaluate(model, test_x, test_y),
-               "train_seconds": round(seconds, 1)}
+               "train_seconds": round(seconds, 1), "history": history}
     return model, metrics
 
 
@@ -136,9 +184,6 @@ def save_checkpoint(model: TinyViT, metrics: dict, recipe: TrainConfig, path: Pa
                 "content_sha256": state_dict_sha256(state), "metrics": stored,
                 "recipe": asdict(recipe)}, buffer)
     atomic_write(path, buffer.getvalue(), force=force)
-
-
-MAX_SEED = 2 ** 63 - 1  # torch.manual_seed takes a 64-bit seed
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

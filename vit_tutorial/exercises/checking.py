@@ -17,13 +17,13 @@ import numbers
 import re
 import signal
 import threading
-import warnings
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from vit_tutorial.encoder import EncoderBlock
+from vit_tutorial.threads import single_thread
 
 __all__ = ["CheckResult", "NOT_IMPLEMENTED", "Stop", "WholeModuleCalled", "as_double",
            "as_number", "checker", "close", "count_parameters",
@@ -80,14 +80,6 @@ def fail(*lines: str):
 _MARKS = {"passed": "✓", "failed": "✗", "not implemented": "○"}
 
 
-def _set_threads(count: int) -> None:
-    """``torch.set_num_threads``, silently: PyTorch's native thread pool (not OpenMP) warns
-    when the count changes after parallel work, and a warning would break strict nbval."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.set_num_threads(count)
-
-
 def checker(exercise: str):
     """Run a check body with forked, seeded RNG; print and return its feedback.
 
@@ -99,14 +91,9 @@ def checker(exercise: str):
         @functools.wraps(body)
         def check(answer):
             generator = torch.random.default_generator
-            threads = torch.get_num_threads()
-            _set_threads(1)  # tiny tensors: one thread is fastest, even on a busy CPU
-            try:
-                with torch.random.fork_rng(devices=[]):
-                    generator.manual_seed(0)
-                    status, lines = _outcome(body, answer)
-            finally:
-                _set_threads(threads)
+            with single_thread(), torch.random.fork_rng(devices=[]):  # tiny tensors
+                generator.manual_seed(0)
+                status, lines = _outcome(body, answer)
             head, *rest = lines
             message = "\n".join([f"{_MARKS[status]} {exercise}: {head}",
                                  *(f"  {line}" for line in rest)])

@@ -1,0 +1,36 @@
+"""One CPU thread for small models: as fast, and the same numbers on every machine.
+
+The course's models are tiny (D = 64, 7×7 grids): PyTorch's thread pool costs more than it
+saves on them, and on a busy machine its threads wait on each other. One thread is also
+reproducible — the sums inside a matrix product happen in one order whatever the number of
+cores — so ``python -m vit_tutorial.train`` gives the shipped checkpoint bit for bit on any
+x86-64 CPU.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+import torch
+
+__all__ = ["single_thread"]
+
+
+def _set_threads(count: int) -> None:
+    # PyTorch's native pool warns when the count changes after parallel work; a warning
+    # would break strict nbval, and nothing is wrong.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.set_num_threads(count)
+
+
+@contextmanager
+def single_thread():
+    """Run the block with ``torch.set_num_threads(1)``, then restore the count."""
+    threads = torch.get_num_threads()
+    _set_threads(1)
+    try:
+        yield
+    finally:
+        _set_threads(threads)
