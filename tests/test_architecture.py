@@ -15,7 +15,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vit_tutorial"
 
-HELPERS = ("_checks", "grid", "files", "checkpoints", "figures", "data", "lesson_time")
+HELPERS = ("_checks", "grid", "files", "checkpoints", "figures", "data", "lesson_time",
+           "threads")
 LESSONS = ("patches", "patch_embedding", "class_token", "positional_embedding", "similarity",
            "interpolation", "encoder", "attention_maps")
 MODEL = ("model", "weights")

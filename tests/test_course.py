@@ -13,43 +13,84 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_generated_parts_agree_with_repository():
-    """README table, Colab badges and setup cells are what course.py generates."""
+    """README table, badge lines, lesson cards, setup and pipeline cells are what course.py
+    generates."""
     assert course.out_of_date(ROOT) == []
 
 
-def test_every_notebook_is_a_lesson_with_a_module_and_a_test_file():
-    names = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
-    assert names == [lesson.name for lesson in course.LESSONS]
+def test_every_lesson_has_its_notebooks_modules_and_test_files():
+    for edition in course.EDITIONS:
+        names = sorted(p.stem for p in (ROOT / edition).glob("*.ipynb"))
+        assert names == [lesson.name for lesson in course.LESSONS], edition
+    for lesson in course.LESSONS:
+        assert lesson.name.endswith(lesson.modules[0]) or lesson.modules[0] in lesson.name, (
+            f"{lesson.name}: its module {lesson.modules[0]!r} is not found by its name")
+        for module in lesson.modules:
+            assert (ROOT / "vit_tutorial" / f"{module}.py").exists() or (
+                ROOT / "vit_tutorial" / module / "__init__.py").exists(), module
+            assert (ROOT / "tests" / f"test_{module}.py").exists(), f"tests for {module}"
 
 
-@pytest.mark.parametrize("lesson", [lesson.name for lesson in course.LESSONS])
-def test_notebook_layout(lesson):
-    nb = json.loads((ROOT / "notebooks" / f"{lesson}.ipynb").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("edition", list(course.EDITIONS))
+@pytest.mark.parametrize("lesson", course.LESSONS, ids=lambda lesson: lesson.name)
+def test_notebook_layout(lesson, edition):
+    nb = json.loads((ROOT / edition / f"{lesson.name}.ipynb").read_text(encoding="utf-8"))
     cells = nb["cells"]
     source = lambda cell: "".join(cell["source"])  # noqa: E731
-    assert source(cells[0]) == course.badge_markdown(lesson)
-    assert course.REPOSITORY in source(cells[0])
+    kinds = [c["metadata"].get("vit_tutorial") for c in cells[:5]]
+    assert kinds == ["badge", None, "card", "setup", "pipeline"]
+    assert source(cells[0]) == course.badge_markdown(lesson.name, edition)
+    assert source(cells[1]).startswith(f"# {lesson.number:02d} · {lesson.title}")
+    assert "Learning goals" in source(cells[1])
     code = [c for c in cells if c["cell_type"] == "code"]
     assert source(code[0]) == course.setup_cell_source()
-    assert "Learning goals" in source(cells[1])
-    # stored executed, top to bottom in one go
-    counts = [c["execution_count"] for c in code]
-    assert counts == list(range(1, len(code) + 1)), f"{lesson}: restart and run all"
+    counts = [c["execution_count"] for c in code]  # stored executed, top to bottom in one go
+    assert counts == list(range(1, len(code) + 1)), f"{lesson.name}: restart and run all"
+    assert any("image/png" in out.get("data", {}) for out in code[1]["outputs"])  # the picture
     for cell in code:
         for out in cell["outputs"]:
-            assert out["output_type"] != "error", f"{lesson}: a stored error"
+            assert out["output_type"] != "error", f"{lesson.name}: a stored error"
             if out["output_type"] == "stream":
-                assert out["name"] == "stdout", f"{lesson}: output on stderr"
+                assert out["name"] == "stdout", f"{lesson.name}: output on stderr"
+
+
+def test_every_lesson_fits_45_minutes_and_the_readme_says_so():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, minutes in course.lesson_minutes(ROOT).items():
+        assert minutes.total <= 45, f"{name}: {minutes}"
+        card = json.loads((ROOT / course.SOURCE / f"{name}.ipynb").read_text())["cells"][2]
+        assert f"**About {minutes.total} minutes**" in "".join(card["source"])
+        assert f"| {minutes.total}" in readme
+
+
+def test_minutes_are_measured_from_the_notebook():
+    nb = {"cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "word " * 360},  # 2 minutes
+        {"cell_type": "code", "metadata": {}, "source": "x = 1\ny = 2", "outputs": []},
+        {"cell_type": "markdown", "metadata": {}, "source": "## Exercises"},
+        {"cell_type": "code", "metadata": {}, "source": "check_a_answers({})\ncheck_b(f)",
+         "outputs": []},
+        {"cell_type": "markdown", "metadata": {}, "source": "## Going deeper (optional)\n" +
+         "word " * 180},
+        {"cell_type": "markdown", "metadata": {"vit_tutorial": "card"}, "source": "x " * 900},
+    ]}
+    minutes = course.measure(nb)
+    assert (minutes.main, minutes.exercises, minutes.optional) == (2, 12, 1)
+    assert minutes.total == 15  # (2 + 12) rounded up to 5; the generated card doesn't count
 
 
 def test_colab_links():
     url = course.colab_url("01_patches")
     assert url == (f"https://colab.research.google.com/github/{course.REPOSITORY}/blob/"
                    f"{course.BRANCH}/notebooks/01_patches.ipynb")
+    assert course.colab_url("01_patches", "solutions").endswith("/solutions/01_patches.ipynb")
+    assert "solutions/01_patches.ipynb" in course.badge_markdown("01_patches")
     assert re.fullmatch(r"[\w.-]+/[\w.-]+", course.REPOSITORY)
     setup = course.setup_cell_source()
     assert 'if "google.colab" in sys.modules:' in setup
     assert f"git+https://github.com/{course.REPOSITORY}@{course.BRANCH}" in setup
+    with pytest.raises(ValueError, match="edition must be one of 'notebooks', 'solutions'"):
+        course.colab_url("01_patches", "answers")
 
 
 def test_setup_cell_does_nothing_outside_colab():
@@ -68,7 +109,7 @@ def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one():
     commands = _commands(readme)
     assert len(commands) == 2
     lab, test = commands
-    assert lab.endswith("jupyter lab notebooks/")
+    assert lab.endswith("jupyter lab notebooks/")  # the exercises edition opens first
     assert test.endswith("python -m pytest")
     assert test in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
 
@@ -112,7 +153,16 @@ def test_colab_versions_meet_the_lower_bounds():
 
 
 def test_course_command_reports_stale_files(tmp_path, capsys):
+    (tmp_path / "solutions").mkdir()
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "README.md").write_text("# x\n<!-- lessons:start -->\nold\n<!-- lessons:end -->\n")
     assert course.main(["--root", str(tmp_path)]) == 1
     assert "out of date: README.md" in capsys.readouterr().err
+
+
+def test_course_command_from_another_folder_finds_the_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert course.find_root() == ROOT
+    with pytest.raises(SystemExit) as stop:
+        course.main(["--root", str(tmp_path)])  # not a course: a clear error, exit 2
+    assert stop.value.code == 2

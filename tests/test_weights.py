@@ -135,7 +135,6 @@ def test_parameter_count_equals_torchvision():
 
 
 @pytest.mark.parametrize("kwargs, variant", [
-    (dict(reg_tokens=4), "register tokens"),
     (dict(global_pool="avg"), "global pooling 'avg'"),
     (dict(class_token=False, global_pool="avg"), "no class token"),
     (dict(init_values=1e-5), "layer scale"),
@@ -182,3 +181,24 @@ def test_state_dict_of_another_size():
                        mlp_dim=64, num_classes=7)
     with pytest.raises(ValueError, match="the timm weights don't fit a ViT of config"):
         _load(config, state, "timm")
+
+
+@pytest.mark.parametrize("kwargs", [dict(reg_tokens=4), dict(reg_tokens=4, no_embed_class=True),
+                                    dict(no_embed_class=True)])
+def test_from_timm_with_registers_and_either_pos_embed_layout(kwargs):
+    """timm's register tokens (lesson 10) and its no_embed_class layout convert exactly."""
+    from timm.models.vision_transformer import VisionTransformer as TimmViT
+
+    torch.manual_seed(0)
+    reference = TimmViT(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=4,
+                        num_classes=5, **kwargs).eval()
+    with torch.no_grad():
+        for parameter in reference.parameters():  # every weight random, registers too
+            parameter.normal_(0, 0.5)
+    ours = from_timm(reference).eval()
+    assert ours.config.num_register_tokens == kwargs.get("reg_tokens", 0)
+    assert ours.config.prefix_pos_embed == (not kwargs.get("no_embed_class", False))
+    images = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(ours(images), reference(images), rtol=0, atol=1e-4)
+    z = ours.embed(images)  # class token, then the registers, then the 16 patches
+    assert z.shape == (2, 1 + kwargs.get("reg_tokens", 0) + 16, 32)

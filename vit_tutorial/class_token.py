@@ -53,10 +53,15 @@ def prepend_class_token(tokens: torch.Tensor, cls_token: torch.Tensor) -> torch.
             f"tokens have embedding dimension {tokens.shape[-1]} but cls_token has {D}; "
             f"build the class token with embed_dim={tokens.shape[-1]} (the D of the patch embedding)"
         )
+    for value, name in ((tokens, "tokens"), (cls_token, "cls_token")):
+        if not value.is_floating_point():
+            raise TypeError(f"{name} must be floating point, got dtype {value.dtype}; embeddings "
+                            f"are real numbers: convert with {name}.float()")
     single = tokens.ndim == 2
     x = tokens.unsqueeze(0) if single else tokens  # (N, D) -> (1, N, D)
     cls = cls_token.reshape(1, 1, D).expand(x.shape[0], -1, -1)  # (1, 1, D) -> (B, 1, D), a view
-    x = torch.cat([cls.to(x.dtype), x], dim=1)  # (B, 1, D) + (B, N, D) -> (B, N + 1, D)
+    dtype = torch.promote_types(x.dtype, cls.dtype)  # never round a value down
+    x = torch.cat([cls.to(dtype), x.to(dtype)], dim=1)  # (B, 1, D) + (B, N, D) -> (B, N + 1, D)
     return x[0] if single else x
 
 

@@ -17,9 +17,23 @@ from torch import nn
 
 from vit_tutorial._checks import check_heads, check_positive_int, check_tensor
 
-__all__ = ["LAYER_NORM_EPS", "Attention", "MLP", "EncoderBlock", "Encoder"]
+__all__ = ["LAYER_NORM_EPS", "Attention", "MLP", "EncoderBlock", "Encoder", "check_tokens"]
 
 LAYER_NORM_EPS = 1e-6  # as in the original code, torchvision and timm
+
+
+def check_tokens(z: object, embed_dim: int) -> torch.Tensor:
+    """Return ``z`` if it is a batch of token sequences ``(B, T, D)`` with ``D = embed_dim``;
+    otherwise raise an error that says what came and how to fix it."""
+    check_tensor(z, "tokens")
+    if z.ndim != 3 or z.shape[-1] != embed_dim:
+        hint = ("; for one sequence (T, D) use tokens.unsqueeze(0)"
+                if z.ndim == 2 and z.shape[-1] == embed_dim else "")
+        raise ValueError(f"the encoder expects tokens (B, T, {embed_dim}), got "
+                         f"{tuple(z.shape)}{hint}")
+    if not z.is_floating_point():
+        raise TypeError(f"tokens must be floating point, got {z.dtype}; convert with .float()")
+    return z
 
 
 class Attention(nn.Module):
@@ -42,6 +56,7 @@ class Attention(nn.Module):
         self.proj = nn.Linear(self.embed_dim, self.embed_dim)  # U_msa
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
+        check_tokens(x, self.embed_dim)
         B, T, D = x.shape
         qkv = self.qkv(x).reshape(B, T, 3, self.num_heads, self.head_dim)  # (B, T, 3·D) -> (B, T, 3, h, D_h)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, h, T, D_h)
@@ -95,6 +110,7 @@ class EncoderBlock(nn.Module):
         self.mlp = MLP(D, mlp_dim, dropout)
 
     def forward(self, z: torch.Tensor, return_attention: bool = False):
+        check_tokens(z, self.attn.embed_dim)
         attended = self.attn(self.norm1(z), return_attention)  # MSA(LN(z_{l-1}))
         if return_attention:
             attended, weights = attended
@@ -123,10 +139,7 @@ class Encoder(nn.Module):
             EncoderBlock(embed_dim, num_heads, mlp_dim, dropout) for _ in range(depth))
 
     def forward(self, z: torch.Tensor, return_attention: bool = False):
-        check_tensor(z, "tokens")
-        if z.ndim != 3 or z.shape[-1] != self.blocks[0].attn.embed_dim:
-            raise ValueError(f"the encoder expects tokens (B, T, {self.blocks[0].attn.embed_dim}), "
-                             f"got {tuple(z.shape)}")
+        check_tokens(z, self.blocks[0].attn.embed_dim)
         maps = []
         for block in self.blocks:
             if return_attention:

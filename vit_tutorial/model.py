@@ -10,13 +10,22 @@ checkpoint ships inside the package and :func:`load_tiny_vit` loads it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import numbers
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_heads, check_tensor, to_pair
+from vit_tutorial._checks import (
+    check_bool,
+    check_choice,
+    check_divisible,
+    check_heads,
+    check_positive_int,
+    check_tensor,
+    to_pair,
+)
 from vit_tutorial.checkpoints import read_checkpoint, state_dict_sha256
 from vit_tutorial.class_token import ClassToken
 from vit_tutorial.encoder import LAYER_NORM_EPS, Encoder
@@ -25,14 +34,19 @@ from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos
 
 __all__ = ["ViTConfig", "VisionTransformer", "TinyViT", "TINY_VIT_CONFIG", "load_tiny_vit",
            "TINY_VIT_CHECKPOINT", "POSITIONAL_EMBEDDINGS", "CONFIGS", "vit_b_16", "vit_b_32",
-           "vit_l_16", "vit_l_32", "vit_h_14", "evaluate", "state_dict_sha256"]
+           "vit_l_16", "vit_l_32", "vit_h_14", "evaluate", "state_dict_sha256",
+           "stored_config"]
 
 POSITIONAL_EMBEDDINGS = ("learned", "sincos", "none")
 
 
 @dataclass(frozen=True)
 class ViTConfig:
-    """Sizes of a Vision Transformer. Defaults: ViT-B/16 at 224×224 (Table 1)."""
+    """Sizes of a Vision Transformer. Defaults: ViT-B/16 at 224×224 (Table 1).
+
+    Every field is checked when the config is made, so a config that exists builds a model
+    (and trains: ``python -m vit_tutorial.train`` takes any image size it accepts).
+    """
 
     image_size: int | tuple[int, int] = 224  # H = W; fine-tuning uses 384 (Sec. 3.2)
     patch_size: int | tuple[int, int] = 16  # P, ViT-B/16
@@ -43,21 +57,44 @@ class ViTConfig:
     num_heads: int = 12  # h, "Heads"
     mlp_dim: int = 3072  # "MLP size" = 4·D
     dropout: float = 0.0  # Appendix B.1: 0.1 for some runs, 0 at inference
-    positional_embedding: str = "learned"  # the paper's learned 1-D E_pos; "sincos"/"none" for lesson 04
+    positional_embedding: str = "learned"  # the paper's learned 1-D E_pos; "sincos"/"none": lesson 04
+    num_register_tokens: int = 0  # lesson 10: extra learned tokens after the class token
+    prefix_pos_embed: bool = True  # E_pos rows for the class token (and registers), as the paper
 
     def __post_init__(self):
+        for name in ("image_size", "patch_size"):
+            pair = to_pair(getattr(self, name), name)
+            object.__setattr__(self, name, pair if pair[0] != pair[1] else pair[0])
+        check_divisible(to_pair(self.image_size, "image_size"),
+                        to_pair(self.patch_size, "patch_size"))
+        for name in ("in_channels", "num_classes", "embed_dim", "depth", "num_heads", "mlp_dim"):
+            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
         check_heads(self.embed_dim, self.num_heads)
-        if self.positional_embedding not in POSITIONAL_EMBEDDINGS:
-            raise ValueError(f"positional_embedding must be one of {POSITIONAL_EMBEDDINGS}, got "
-                             f"{self.positional_embedding!r}")
-        to_pair(self.image_size, "image_size")
-        to_pair(self.patch_size, "patch_size")
+        registers = self.num_register_tokens
+        if isinstance(registers, bool) or not isinstance(registers, numbers.Integral) \
+                or registers < 0:
+            raise ValueError(f"num_register_tokens must be a whole number >= 0, got "
+                             f"{registers!r}; the registers paper uses 4")
+        object.__setattr__(self, "num_register_tokens", int(registers))
+        object.__setattr__(self, "prefix_pos_embed",
+                           check_bool(self.prefix_pos_embed, "prefix_pos_embed"))
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) \
+                or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}; the "
+                             f"paper uses 0.1 for some runs and 0 at inference")
+        object.__setattr__(self, "dropout", float(self.dropout))
+        check_choice(self.positional_embedding, "positional_embedding", POSITIONAL_EMBEDDINGS)
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        """Tokens in front of the patches: the class token and the registers."""
+        return 1 + self.num_register_tokens
 
 
-def _sincos_table(grid_size: tuple[int, int], embed_dim: int) -> torch.Tensor:
-    """The fixed 2-D sine–cosine E_pos with a zero row for the class token, ``(1, N + 1, D)``."""
+def _sincos_table(grid_size: tuple[int, int], embed_dim: int, prefix: int) -> torch.Tensor:
+    """The fixed 2-D sine–cosine E_pos with zero rows for the prefix tokens."""
     table = sincos_2d_pos_embed(grid_size, embed_dim)  # (N, D)
-    return torch.cat([torch.zeros(1, embed_dim), table]).unsqueeze(0)  # (N, D) -> (1, N + 1, D)
+    return torch.cat([torch.zeros(prefix, embed_dim), table]).unsqueeze(0)  # (1, prefix + N, D)
 
 
 class VisionTransformer(nn.Module):
@@ -90,33 +127,62 @@ class VisionTransformer(nn.Module):
         self.patch_embed = PatchEmbedding(config.image_size, config.patch_size,
                                           config.in_channels, D)
         self.class_token = ClassToken(D)
-        N = self.patch_embed.num_patches
+        self.reg_token = None  # timm's name: registers load from timm's models
+        if config.num_register_tokens:
+            self.reg_token = nn.Parameter(torch.zeros(1, config.num_register_tokens, D))
         self.positional_embedding = None
         if config.positional_embedding != "none":
-            self.positional_embedding = PositionalEmbedding(N, D, num_prefix_tokens=1)
+            self.positional_embedding = PositionalEmbedding(
+                self.patch_embed.num_patches, D, num_prefix_tokens=self.pos_embed_prefix)
         if config.positional_embedding == "sincos":  # fixed, not trained
             with torch.no_grad():
-                self.positional_embedding.pos_embed.copy_(_sincos_table(self.patch_embed.grid_size, D))
+                self.positional_embedding.pos_embed.copy_(
+                    _sincos_table(self.patch_embed.grid_size, D, self.pos_embed_prefix))
             self.positional_embedding.pos_embed.requires_grad_(False)
         self.dropout = nn.Dropout(config.dropout)  # after adding E_pos (Appendix B.1)
         self.encoder = Encoder(config.depth, D, config.num_heads, config.mlp_dim, config.dropout)
         self.norm = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
         self.head = nn.Linear(D, config.num_classes)
 
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """Eq. 1: the token sequence $z_0$ the encoder reads. ``(B, C, H, W) -> (B, N + 1, D)``"""
+    @property
+    def num_prefix_tokens(self) -> int:
+        """The class token and the registers, in front of the patch tokens."""
+        return self.config.num_prefix_tokens
+
+    @property
+    def pos_embed_prefix(self) -> int:
+        """How many prefix tokens have a row in E_pos (all of them, or none)."""
+        return self.num_prefix_tokens if self.config.prefix_pos_embed else 0
+
+    def _check_images(self, images: object) -> None:
         expected = self.patch_embed.image_size
-        if isinstance(images, torch.Tensor) and images.ndim == 4 and tuple(images.shape[-2:]) != expected:
+        if isinstance(images, torch.Tensor) and images.ndim == 4 \
+                and tuple(images.shape[-2:]) != expected and images.shape[1] == \
+                self.config.in_channels:
             H, W = images.shape[-2:]
             raise ValueError(
                 f"this ViT was built for {expected[0]}x{expected[1]} images, got {H}x{W}; resize "
                 f"the images, or make a copy for the new size with model.resized(({H}, {W})), "
                 f"which interpolates E_pos to the new grid (lesson 06)")
+
+    def _prefix(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Prepend the class token, then the registers after it: ``(B, N, D) -> (B, k + N, D)``."""
+        tokens = self.class_token(tokens)  # (B, 1 + N, D)
+        if self.reg_token is None:
+            return tokens
+        registers = self.reg_token.expand(tokens.shape[0], -1, -1)  # (B, R, D)
+        return torch.cat([tokens[:, :1], registers.to(tokens.dtype), tokens[:, 1:]], dim=1)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Eq. 1: the token sequence $z_0$ the encoder reads. ``(B, C, H, W) -> (B, k + N, D)``
+        with ``k`` = 1 class token (+ registers)."""
+        self._check_images(images)
         tokens = self.patch_embed(images)  # (B, N, D)
-        tokens = self.class_token(tokens)  # (B, N + 1, D)
-        if self.positional_embedding is not None:
-            tokens = self.positional_embedding(tokens)  # + E_pos, (B, N + 1, D)
-        return self.dropout(tokens)
+        if self.positional_embedding is None:
+            return self.dropout(self._prefix(tokens))
+        if self.config.prefix_pos_embed:  # the paper: E_pos has a row for the class token
+            return self.dropout(self.positional_embedding(self._prefix(tokens)))
+        return self.dropout(self._prefix(self.positional_embedding(tokens)))  # patches only
 
     def forward_features(self, images: torch.Tensor, return_attention: bool = False):
         r"""Eq. 1–4 without the head: $y = \mathrm{LN}(z_L^0)$, ``(B, D)``; with
@@ -147,11 +213,13 @@ class VisionTransformer(nn.Module):
         if self.positional_embedding is not None:
             key = "positional_embedding.pos_embed"
             if config.positional_embedding == "sincos":  # a fixed table: rebuild, don't resize
-                state[key] = _sincos_table(new_grid, config.embed_dim).to(state[key])
+                state[key] = _sincos_table(new_grid, config.embed_dim,
+                                           self.pos_embed_prefix).to(state[key])
             else:
                 state[key] = resize_pos_embed(state[key], new_grid, self.patch_embed.grid_size,
-                                              num_prefix_tokens=1, mode=mode,
-                                              align_corners=align_corners, antialias=antialias)
+                                              num_prefix_tokens=self.pos_embed_prefix,
+                                              mode=mode, align_corners=align_corners,
+                                              antialias=antialias)
         return type(self).from_state_dict(config, state).train(self.training)
 
     @classmethod
@@ -237,6 +305,20 @@ TINY_VIT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "tiny_vit_digits.p
 TINY_VIT_SHA256 = "daa8219a396d718add549551da88491a36700942dbefa5dd1b717b155f64c6e3"  # python -m vit_tutorial.train reproduces it (one CPU thread)
 
 
+def stored_config(checkpoint: dict, path: Path | str = "the checkpoint") -> ViTConfig:
+    """The :class:`ViTConfig` a checkpoint was trained with (fields it lacks, added to the
+    course later, take their defaults)."""
+    values = checkpoint["config"]
+    unknown = sorted(set(values) - {f.name for f in fields(ViTConfig)})
+    if unknown:
+        raise ValueError(f"{path}: its config has fields this version of the course doesn't "
+                         f"know ({', '.join(unknown)}); update the package or retrain")
+    try:
+        return ViTConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: its config is not a valid ViTConfig ({error})") from error
+
+
 def _matching_state(checkpoint: dict, config: ViTConfig, path: Path) -> dict:
     """The checkpoint's state dict, if its names and shapes are those of a model of
     ``config``; otherwise a ``ValueError`` naming the first differences."""
@@ -275,14 +357,12 @@ def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default"
     if sha256 == "default":
         sha256 = TINY_VIT_SHA256 if shipped else None
     checkpoint = read_checkpoint(path, sha256)
-    stored = checkpoint["config"]
-    expected = asdict(config)
-    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
-    if stored != expected:
-        diffs = [f"{k}: checkpoint {stored.get(k)!r}, expected {expected.get(k)!r}"
-                 for k in sorted(set(stored) | set(expected)) if stored.get(k) != expected.get(k)]
+    stored = stored_config(checkpoint, path)
+    if stored != config:
+        diffs = [f"{k}: checkpoint {v!r}, expected {getattr(config, k)!r}"
+                 for k, v in asdict(stored).items() if getattr(config, k) != v]
         raise ValueError(f"checkpoint {path.name} was trained with another configuration "
-                         f"({'; '.join(diffs)}); pass config=ViTConfig(**checkpoint['config']) "
+                         f"({'; '.join(diffs)}); pass config=stored_config(checkpoint), "
                          f"or retrain with `python -m vit_tutorial.train`")
     return TinyViT.from_state_dict(config, _matching_state(checkpoint, config, path)).eval()
 

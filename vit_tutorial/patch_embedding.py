@@ -52,6 +52,11 @@ class _PatchEmbeddingBase(nn.Module):
                 f"{tuple(images.shape)}{hint}"
             )
         C, H, W = images.shape[1:]
+        if C != self.in_channels and W == self.in_channels:
+            raise ValueError(
+                f"{name} expects channels first, (B, C, H, W), but images {tuple(images.shape)} "
+                f"look channels-last (B, H, W, C); use images.permute(0, 3, 1, 2)"
+            )
         if C != self.in_channels:
             raise ValueError(
                 f"{name} was built for in_channels={self.in_channels}, got images with {C} "
@@ -68,6 +73,13 @@ class _PatchEmbeddingBase(nn.Module):
             raise TypeError(
                 f"{name} expects floating-point images, got dtype {images.dtype}; convert "
                 f"with torchvision.transforms.v2.ToDtype(torch.float32, scale=True)"
+            )
+        weight = self.proj.weight
+        if images.dtype != weight.dtype:
+            raise TypeError(
+                f"{name}'s weights are {weight.dtype} but the images are {images.dtype}; "
+                f"convert the images with images.to({weight.dtype}) (or the model with "
+                f"model.to({images.dtype}))"
             )
         return images
 

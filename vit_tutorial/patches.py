@@ -77,6 +77,10 @@ def image_to_patches(images: torch.Tensor, patch_size: int | tuple[int, int]) ->
     x = images.unsqueeze(0) if single else images  # (C, H, W) -> (1, C, H, W)
     B, C, H, W = x.shape
     ph, pw = to_pair(patch_size, "patch_size")
+    if W in (1, 3, 4) and C > 4 and (H % ph or W % pw):
+        raise ValueError(f"images {tuple(images.shape)} look channels-last, (H, W, C): this "
+                         f"function expects channels first, (C, H, W); use "
+                         f"images.permute(2, 0, 1) (or .permute(0, 3, 1, 2) for a batch)")
     gh, gw = check_divisible((H, W), (ph, pw))
     x = x.reshape(B, C, gh, ph, gw, pw)  # (B, C, H, W) -> (B, C, H/P, P, W/P, P)
     x = x.permute(0, 2, 4, 1, 3, 5)  # -> (B, H/P, W/P, C, P, P)

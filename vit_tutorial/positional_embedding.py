@@ -18,12 +18,19 @@ from 2-D-aware variants (Sec. 3.1; Appendix D.4, Table 8: none 0.614, 1-D 0.642,
 
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_num_prefix_tokens, check_positive_int, check_tensor, to_pair
+from vit_tutorial._checks import (
+    check_float_dtype,
+    check_num_prefix_tokens,
+    check_positive_int,
+    check_positive_number,
+    check_tensor,
+    to_pair,
+    work_dtype,
+)
 from vit_tutorial.figures import draw_patch_grid, label_patch, to_hwc
 from vit_tutorial.patches import image_to_patches, patches_to_image
 
@@ -113,6 +120,10 @@ class PositionalEmbedding(nn.Module):
                        "(ClassToken, lesson 03), then add the position embeddings")
             elif got == self.num_patches + 2 * self.num_prefix_tokens:
                 fix = "it looks like the class token was prepended twice"
+            elif self.num_prefix_tokens == 0 and got == self.num_patches + 1:
+                fix = ("a class token was prepended, but this table has no row for it "
+                       "(num_prefix_tokens=0); build it with num_prefix_tokens=1, or add the "
+                       "position embeddings before prepending the class token")
             else:
                 fix = (f"the images give {got - self.num_prefix_tokens} patches, not "
                        f"{self.num_patches}, so they have another resolution than the "
@@ -133,7 +144,8 @@ class PositionalEmbedding(nn.Module):
 
 
 def sincos_2d_pos_embed(grid_size: int | tuple[int, int], embed_dim: int, *,
-                        temperature: float = 10000.0) -> torch.Tensor:
+                        temperature: float = 10000.0, device: torch.device | str | None = None,
+                        dtype: torch.dtype = torch.float32) -> torch.Tensor:
     r"""A fixed 2-D sine–cosine position table, one row per patch (for comparison).
 
     Patch $(r, c)$ of the grid (row $r$, column $c$, counted from 0) gets
@@ -150,9 +162,12 @@ def sincos_2d_pos_embed(grid_size: int | tuple[int, int], embed_dim: int, *,
         grid_size: the patch grid ``(H/P, W/P)``, or one int for a square grid.
         embed_dim: $D$; must be divisible by 4.
         temperature: the base of the frequencies, 10000 as in the Transformer paper.
+        device: where to build it (the device of the tokens it will be added to).
+        dtype: a floating dtype (float32 by default; the angles are computed in float64
+            first, so float64 tables are exact).
 
     Returns:
-        A float32 tensor; row ``r * (W/P) + c`` is patch $(r, c)$. No class-token row:
+        A tensor of ``dtype``; row ``r * (W/P) + c`` is patch $(r, c)$. No class-token row:
         MAE, for instance, prepends a zero row for it.
 
     Shapes:
@@ -185,18 +200,18 @@ def sincos_2d_pos_embed(grid_size: int | tuple[int, int], embed_dim: int, *,
             f"D/4 cosines for the row and for the column: use a multiple of 4 (e.g. {lower} or "
             f"{lower + 4})"
         )
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-            or not math.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}; the "
-                         f"usual value is 10000")
-    k = torch.arange(D // 4, dtype=torch.int64).to(torch.float32)  # (D/4,)
+    temperature = check_positive_number(temperature, "temperature", "the usual value is 10000")
+    dtype = check_float_dtype(dtype)
+    work = work_dtype(dtype)  # float32, as timm, unless float64 is asked for
+    k = torch.arange(D // 4, dtype=torch.int64, device=device).to(work)  # (D/4,)
     omega = 1.0 / (temperature ** (k / (D // 4)))  # (D/4,) frequencies, 1 down to ~1/temperature
-    rows, cols = torch.meshgrid(torch.arange(gh, dtype=torch.float32),
-                                torch.arange(gw, dtype=torch.float32),
+    rows, cols = torch.meshgrid(torch.arange(gh, dtype=work, device=device),
+                                torch.arange(gw, dtype=work, device=device),
                                 indexing="ij")  # (H/P, W/P) each
     r = rows.reshape(-1, 1) * omega  # (H/P, W/P) -> (N, 1) * (D/4,) -> (N, D/4)
     c = cols.reshape(-1, 1) * omega  # (H/P, W/P) -> (N, 1) * (D/4,) -> (N, D/4)
-    return torch.cat([r.sin(), c.sin(), r.cos(), c.cos()], dim=1)  # 4 × (N, D/4) -> (N, D)
+    table = torch.cat([r.sin(), c.sin(), r.cos(), c.cos()], dim=1)  # 4 × (N, D/4) -> (N, D)
+    return table.to(dtype)
 
 
 # --- figures for lesson 04 -------------------------------------------------------------

@@ -51,7 +51,8 @@ def pos_embed_of(model: torch.nn.Module) -> tuple[torch.Tensor, tuple[int, int],
         raise TypeError(f"model must be a ViT (torch.nn.Module), got {type(model).__name__}")
     name = type(model).__name__
     if hasattr(model, "positional_embedding") and hasattr(model.positional_embedding, "pos_embed"):  # ours
-        table, grid, prefix = model.positional_embedding.pos_embed, model.patch_embed.grid_size, 1
+        table, grid = model.positional_embedding.pos_embed, model.patch_embed.grid_size
+        prefix = model.positional_embedding.num_prefix_tokens
     elif hasattr(model, "encoder") and hasattr(model.encoder, "pos_embedding"):  # torchvision
         side = model.image_size // model.patch_size
         table, grid, prefix = model.encoder.pos_embedding, (side, side), 1

@@ -3,9 +3,11 @@
 :func:`from_torchvision` and :func:`from_timm` take a torchvision or timm
 ``VisionTransformer`` *object* (any size: the config is read from it) and return the
 course's :class:`~vit_tutorial.model.VisionTransformer` holding the same weights, so it
-gives the same logits. The key mapping is the two tables below. Variants the course's model
-doesn't implement (register tokens, average pooling, layer scale, qk-norm, …) raise an error
-naming the variant — never silently wrong logits.
+gives the same logits. The key mapping is the two tables below. timm's register tokens
+(``reg_tokens``, lesson 10) and position embeddings without prefix rows
+(``no_embed_class``) convert too; variants the course's model doesn't implement (average
+pooling, layer scale, qk-norm, …) raise an error naming the variant — never silently wrong
+logits. Lessons: ``notebooks/08_model.ipynb`` (and 10 for registers).
 
 Pretrained weights are loaded only when allowed: the course runs offline and its tests and
 CI never download anything. :func:`torchvision_pretrained_state_dict` uses torch's cache,
@@ -49,6 +51,7 @@ TORCHVISION_KEYS = (
 TIMM_KEYS = (  # our names follow timm's, so only the module paths differ
     ("patch_embed.proj.{wb}", "patch_embed.proj.{wb}"),
     ("class_token.cls_token", "cls_token"),
+    ("reg_token", "reg_token"),  # registers (lesson 10), when the model has them
     ("positional_embedding.pos_embed", "pos_embed"),
     ("encoder.blocks.{i}.{rest}", "blocks.{i}.{rest}"),
     ("norm.{wb}", "norm.{wb}"),
@@ -191,12 +194,10 @@ def from_timm(model: nn.Module) -> VisionTransformer:
                         + ("; use from_torchvision for torchvision models"
                            if type(model).__module__.startswith("torchvision") else ""))
     checks = [
-        (getattr(model, "num_reg_tokens", 0) == 0, "register tokens (reg_tokens)"),
         (model.has_class_token and model.cls_token is not None, "no class token (class_token=False)"),
         (model.global_pool == "token", f"global pooling {model.global_pool!r} instead of the class token"),
         (model.attn_pool is None, "attention pooling (global_pool='map')"),
         (model.pos_embed is not None, "no position embedding (pos_embed='none')"),
-        (not model.no_embed_class, "position embeddings without a class-token row (no_embed_class)"),
         (not model.dynamic_img_size, "dynamic image size"),
         (isinstance(model.head, nn.Linear) and model.num_classes > 0, "no classification head (num_classes=0)"),
         (isinstance(model.norm_pre, nn.Identity), "a LayerNorm before the blocks (pre_norm, as in CLIP)"),
@@ -229,7 +230,9 @@ def from_timm(model: nn.Module) -> VisionTransformer:
                        in_channels=embed.proj.in_channels, num_classes=model.num_classes,
                        embed_dim=model.embed_dim, depth=len(model.blocks),
                        num_heads=model.blocks[0].attn.num_heads,
-                       mlp_dim=model.blocks[0].mlp.fc1.out_features)
+                       mlp_dim=model.blocks[0].mlp.fc1.out_features,
+                       num_register_tokens=getattr(model, "num_reg_tokens", 0),
+                       prefix_pos_embed=not model.no_embed_class)
     state = convert_state_dict(model.state_dict(), "timm")
     return _load(config, state, "timm").train(model.training)
 
