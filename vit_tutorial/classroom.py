@@ -46,6 +46,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from vit_tutorial.files import atomic_write
+
 __all__ = ["EXERCISE_TAG", "ClassroomError", "is_exercise_cell", "solution_regions",
            "exercise_warnings", "student_notebook", "leftover_solutions",
            "write_student_notebooks", "check_student_notebooks", "main"]
@@ -289,7 +291,7 @@ def write_student_notebooks(source: str | Path, dest: str | Path, *, force: bool
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for path, student, regions, exercise_cells in students:
-        nbformat.write(student, dest / path.name)
+        atomic_write(dest / path.name, nbformat.writes(student), force=True)  # whole or not at all
         written.append(dest / path.name)
         if log is not None:
             log(f"{path.name}: {regions} solution(s) cleared, outputs of {exercise_cells} "

@@ -290,9 +290,12 @@ def zoom_pos_embed(
     x = x.unsqueeze(0) if single else x  # (prefix + N, D) -> (1, prefix + N, D)
     D = x.shape[-1]
     prefix, grid = x[:, :k], x[0, k:]  # (1, prefix + N, D) -> (1, prefix, D), (N, D)
-    grid = grid.cpu().double().numpy().reshape(gh, gw, D)  # (N, D) -> (H/P, W/P, D)
-    zoomed = ndimage.zoom(grid, (nh / gh, nw / gw, 1), order=1)  # (H/P, W/P, D) -> (H'/P, W'/P, D)
-    zoomed = torch.from_numpy(zoomed).to(device=x.device, dtype=x.dtype)
+    if x.device.type == "meta":  # shapes only: nothing for SciPy to compute
+        zoomed = torch.empty(nh, nw, D, device="meta", dtype=x.dtype)
+    else:
+        grid = grid.cpu().double().numpy().reshape(gh, gw, D)  # (N, D) -> (H/P, W/P, D)
+        zoomed = ndimage.zoom(grid, (nh / gh, nw / gw, 1), order=1)  # -> (H'/P, W'/P, D)
+        zoomed = torch.from_numpy(zoomed).to(device=x.device, dtype=x.dtype)
     zoomed = zoomed.reshape(1, nh * nw, D)  # (H'/P, W'/P, D) -> (1, N', D)
     out = torch.cat([prefix, zoomed], dim=1)  # (1, prefix, D) + (1, N', D) -> (1, prefix + N', D)
     return out[0] if single else out  # (1, prefix + N', D) -> (prefix + N', D) when unbatched

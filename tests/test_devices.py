@@ -1,0 +1,119 @@
+"""Every public function and module computes where its input lives, in its input's dtype.
+
+Each case runs on the CPU and on PyTorch's ``meta`` device (shapes without values: a
+tensor built on the CPU by mistake meets a meta tensor and fails, as it would meet a CUDA
+tensor on a Colab GPU), in float32 and float64; where CUDA is present, on CUDA too.
+Functions that return Python numbers (a score, a count) can't run on ``meta``: they are
+checked on the CPU and CUDA only.
+"""
+
+import pytest
+import torch
+
+from vit_tutorial.after_the_paper import (
+    RoPEEncoderBlock,
+    apply_rope,
+    high_norm_tokens,
+    resample_patch_embed,
+    rope_2d_axial,
+)
+from vit_tutorial.attention_maps import (
+    attention_rollout,
+    mean_attention_distance,
+    rollout_map,
+)
+from vit_tutorial.class_token import ClassToken, prepend_class_token
+from vit_tutorial.encoder import Encoder, EncoderBlock
+from vit_tutorial.grid import grid_distances
+from vit_tutorial.interpolation import resize_pos_embed, zoom_pos_embed
+from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer
+from vit_tutorial.patch_embedding import LinearPatchEmbedding, PatchEmbedding
+from vit_tutorial.patches import image_to_patches, patches_to_image
+from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
+from vit_tutorial.similarity import locality_score, position_similarity
+
+DEVICES = ["cpu", "meta"] + (["cuda"] if torch.cuda.is_available() else [])
+DTYPES = [torch.float32, torch.float64]
+
+
+def tensor(*shape, device, dtype):
+    return torch.rand(*shape, dtype=dtype).to(device)
+
+
+def build(module_class, *args, device, dtype, **kwargs):
+    with torch.device(device):
+        return module_class(*args, **kwargs).to(dtype)
+
+
+def attention_maps(device, dtype, layers=2, B=2, h=2, T=10):
+    return [tensor(B, h, T, T, device=device, dtype=dtype).softmax(-1) for _ in range(layers)]
+
+
+CASES = {  # name -> function(device, dtype) -> the tensors it returns
+    "image_to_patches": lambda d, t: [image_to_patches(tensor(2, 3, 8, 12, device=d, dtype=t), 4)],
+    "patches_to_image": lambda d, t: [patches_to_image(tensor(2, 6, 48, device=d, dtype=t),
+                                                       4, (8, 12))],
+    "PatchEmbedding": lambda d, t: [build(PatchEmbedding, (8, 12), 4, 3, 16, device=d, dtype=t)(
+        tensor(2, 3, 8, 12, device=d, dtype=t))],
+    "LinearPatchEmbedding": lambda d, t: [build(LinearPatchEmbedding, 8, 4, 3, 16, device=d,
+                                                dtype=t)(tensor(2, 3, 8, 8, device=d, dtype=t))],
+    "prepend_class_token": lambda d, t: [prepend_class_token(
+        tensor(2, 4, 8, device=d, dtype=t), tensor(1, 1, 8, device=d, dtype=t))],
+    "ClassToken": lambda d, t: [build(ClassToken, 8, device=d, dtype=t)(
+        tensor(2, 4, 8, device=d, dtype=t))],
+    "PositionalEmbedding": lambda d, t: [build(PositionalEmbedding, 4, 8, device=d, dtype=t)(
+        tensor(2, 5, 8, device=d, dtype=t))],
+    "sincos_2d_pos_embed": lambda d, t: [sincos_2d_pos_embed((3, 4), 8, device=d, dtype=t)],
+    "position_similarity": lambda d, t: [position_similarity(
+        tensor(1, 13, 8, device=d, dtype=t), (3, 4))],
+    "resize_pos_embed": lambda d, t: [resize_pos_embed(tensor(1, 10, 8, device=d, dtype=t),
+                                                       (5, 4), (3, 3))],
+    "zoom_pos_embed": lambda d, t: [zoom_pos_embed(tensor(1, 10, 8, device=d, dtype=t), 5, 3)],
+    "EncoderBlock": lambda d, t: list(build(EncoderBlock, 8, 2, 16, device=d, dtype=t)(
+        tensor(2, 5, 8, device=d, dtype=t), return_attention=True)),
+    "Encoder": lambda d, t: [build(Encoder, 2, 8, 2, 16, device=d, dtype=t)(
+        tensor(2, 5, 8, device=d, dtype=t))],
+    "VisionTransformer": lambda d, t: [build(VisionTransformer, TINY_VIT_CONFIG, device=d,
+                                             dtype=t)(tensor(2, 1, 28, 28, device=d, dtype=t))],
+    "VisionTransformer.resized": lambda d, t: [
+        build(VisionTransformer, TINY_VIT_CONFIG, device=d, dtype=t).resized(32)(
+            tensor(1, 1, 32, 32, device=d, dtype=t))],
+    "mean_attention_distance": lambda d, t: [mean_attention_distance(
+        attention_maps(d, t), 3, 4)],
+    "attention_rollout": lambda d, t: [rollout_map(attention_rollout(attention_maps(d, t)), 3)],
+    "grid_distances": lambda d, t: [grid_distances((3, 4), "euclidean", device=d, dtype=t)],
+    "resample_patch_embed": lambda d, t: [resample_patch_embed(
+        tensor(8, 3, 4, 4, device=d, dtype=t), 6)],
+    "rope_2d_axial + apply_rope": lambda d, t: [apply_rope(
+        tensor(2, 2, 13, 8, device=d, dtype=t), *rope_2d_axial((3, 4), 8, device=d, dtype=t),
+        num_prefix_tokens=1)],
+    "RoPEEncoderBlock": lambda d, t: [build(RoPEEncoderBlock, 16, 2, 32, device=d, dtype=t)(
+        tensor(2, 13, 16, device=d, dtype=t), (3, 4))],
+    "high_norm_tokens": lambda d, t: [high_norm_tokens(tensor(2, 13, 8, device=d,
+                                                              dtype=t)).norms],
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_computes_on_the_inputs_device_and_dtype(name, device, dtype):
+    for out in CASES[name](device, dtype):
+        assert out.device.type == device, f"{name}: result on {out.device}"
+        assert out.dtype == dtype, f"{name}: result in {out.dtype}"
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d != "meta"])
+def test_numbers_come_back_from_any_device(device):
+    sim = position_similarity(sincos_2d_pos_embed(5, 16).to(device), 5, num_prefix_tokens=0)
+    assert locality_score(sim) > 0.1
+    assert locality_score(sim.to(torch.int64)) == locality_score(sim.to(torch.int64).cpu())
+
+
+def test_a_model_given_images_of_another_dtype_says_what_to_do():
+    model = VisionTransformer(TINY_VIT_CONFIG)
+    with pytest.raises(TypeError, match=r"weights are torch.float32 but the images are "
+                                        r"torch.float64; convert the images with images.to"):
+        model(torch.rand(1, 1, 28, 28, dtype=torch.float64))
+    with pytest.raises(TypeError, match="expects floating-point images"):
+        model(torch.zeros(1, 1, 28, 28, dtype=torch.uint8))
