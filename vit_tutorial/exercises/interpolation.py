@@ -85,6 +85,55 @@ def _resize_variant(pos_embed, old, new, *, fold=None, size=None, mode="bicubic"
     return torch.cat([cls, grid], dim=1)
 
 
+def _resize_mistakes(pos_embed: torch.Tensor, old: tuple[int, int], new: tuple[int, int],
+                     expected: torch.Tensor) -> list:
+    """Known wrong ways to resize E_pos, ``(result or shape, why)``, for the diagnoses."""
+    (gh, gw), (nh, nw), D = old, new, pos_embed.shape[-1]
+    cls = pos_embed[:, :1]
+    resized = expected[:, 1:]  # (1, N', D)
+    mode_note = ("; this exercise asks for mode='bicubic' with align_corners=False and no "
+                 "antialias — the libraries differ here (torchvision: align_corners=True; "
+                 "timm: antialias=True), and so do the numbers (lesson 06)")
+    return [
+        (resized, "the class token's row is missing: split it off before resizing and put "
+                  "it back in front afterwards (torch.cat([cls, grid], dim=1))"),
+        ((1, nh * nw, D), "the class token's row is missing: put it back in front"),
+        (torch.cat([resized, cls], dim=1),
+         "the class token's row is at the end; put it back in front, at position 0"),
+        (_resize_variant(pos_embed, old, new, grid_rows="first"),
+         "your grid starts at row 0, the class token's, and misses the last patch: keep "
+         "the class token out of the interpolation — the grid rows are pos_embed[:, 1:]"),
+        (_resize_variant(pos_embed, old, new, fold=(gw, gh)),
+         f"the old grid was folded as (W/P, H/P): rows and columns swapped. The N rows are "
+         f"the patches in row-major order, so fold them into (1, D, H/P, W/P) = "
+         f"(1, {D}, {gh}, {gw})"),
+        (_resize_variant(pos_embed, old, new, size=(nw, nh)),
+         f"the new grid came out (W'/P, H'/P): ask F.interpolate for size=(H'/P, W'/P) = "
+         f"({nh}, {nw})"),
+        (_resize_variant(pos_embed, old, new, fold=(gw, gh), size=(nw, nh)),
+         "rows and columns are swapped throughout: grids are (H/P, W/P), rows first"),
+        (_resize_variant(pos_embed, old, new, bad_fold=True),
+         "you reshaped (1, N, D) straight to (1, D, H/P, W/P), which mixes positions and "
+         "channels: transpose to (1, D, N) first"),
+        (_resize_variant(pos_embed, old, new, bad_unfold=True),
+         "you reshaped (1, D, H'/P, W'/P) straight to (1, N', D), which mixes positions "
+         "and channels: flatten(2), then transpose(1, 2)"),
+        (_resize_variant(pos_embed, old, new, align_corners=True),
+         "you resized with bicubic, align_corners=True (torchvision's setting)" + mode_note),
+        (_resize_variant(pos_embed, old, new, antialias=True),
+         "you resized with bicubic, antialias=True (timm's setting)" + mode_note),
+        (_resize_variant(pos_embed, old, new, mode="bilinear"),
+         "you resized with bilinear" + mode_note),
+        (_resize_variant(pos_embed, old, new, mode="bilinear", align_corners=True),
+         "you resized with bilinear, align_corners=True (like the original JAX code)"
+         + mode_note),
+        (_resize_variant(pos_embed, old, new, mode="nearest"),
+         "you resized with nearest" + mode_note),
+        (_resize_variant(pos_embed, old, new, mode="area"),
+         "you resized with area" + mode_note),
+    ]
+
+
 @checker("resize_pos_embed")
 def check_resize_pos_embed(fn) -> str:
     """Lesson 06, implement it: ``fn(pos_embed, new_grid, old_grid) -> resized pos_embed``.
@@ -112,7 +161,6 @@ def check_resize_pos_embed(fn) -> str:
                             "rows into (1, D, H/P, W/P) before F.interpolate")
         expected = resize_pos_embed(pos_embed, new, old)
         cls = pos_embed[:, :1]
-        resized = expected[:, 1:]  # (1, N', D)
         if (isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(expected.shape)
                 and not close(got[:, :1], cls)):
             if close(got[:, -1:], cls):
@@ -121,47 +169,7 @@ def check_resize_pos_embed(fn) -> str:
             fail(f"on {what}: the class token's row changed: keep the class token out of "
                   f"the interpolation — split it off (pos_embed[:, :1]), resize only the N "
                   f"grid rows, then put it back in front")
-        mode_note = ("; this exercise asks for mode='bicubic' with align_corners=False and no "
-                     "antialias — the libraries differ here (torchvision: align_corners=True; "
-                     "timm: antialias=True), and so do the numbers (lesson 06)")
-        variants = [
-            (resized, "the class token's row is missing: split it off before resizing and put "
-                      "it back in front afterwards (torch.cat([cls, grid], dim=1))"),
-            ((1, nh * nw, D), "the class token's row is missing: put it back in front"),
-            (torch.cat([resized, cls], dim=1),
-             "the class token's row is at the end; put it back in front, at position 0"),
-            (_resize_variant(pos_embed, old, new, grid_rows="first"),
-             "your grid starts at row 0, the class token's, and misses the last patch: keep "
-             "the class token out of the interpolation — the grid rows are pos_embed[:, 1:]"),
-            (_resize_variant(pos_embed, old, new, fold=(gw, gh)),
-             f"the old grid was folded as (W/P, H/P): rows and columns swapped. The N rows are "
-             f"the patches in row-major order, so fold them into (1, D, H/P, W/P) = "
-             f"(1, {D}, {gh}, {gw})"),
-            (_resize_variant(pos_embed, old, new, size=(nw, nh)),
-             f"the new grid came out (W'/P, H'/P): ask F.interpolate for size=(H'/P, W'/P) = "
-             f"({nh}, {nw})"),
-            (_resize_variant(pos_embed, old, new, fold=(gw, gh), size=(nw, nh)),
-             "rows and columns are swapped throughout: grids are (H/P, W/P), rows first"),
-            (_resize_variant(pos_embed, old, new, bad_fold=True),
-             "you reshaped (1, N, D) straight to (1, D, H/P, W/P), which mixes positions and "
-             "channels: transpose to (1, D, N) first"),
-            (_resize_variant(pos_embed, old, new, bad_unfold=True),
-             "you reshaped (1, D, H'/P, W'/P) straight to (1, N', D), which mixes positions "
-             "and channels: flatten(2), then transpose(1, 2)"),
-            (_resize_variant(pos_embed, old, new, align_corners=True),
-             "you resized with bicubic, align_corners=True (torchvision's setting)" + mode_note),
-            (_resize_variant(pos_embed, old, new, antialias=True),
-             "you resized with bicubic, antialias=True (timm's setting)" + mode_note),
-            (_resize_variant(pos_embed, old, new, mode="bilinear"),
-             "you resized with bilinear" + mode_note),
-            (_resize_variant(pos_embed, old, new, mode="bilinear", align_corners=True),
-             "you resized with bilinear, align_corners=True (like the original JAX code)"
-             + mode_note),
-            (_resize_variant(pos_embed, old, new, mode="nearest"),
-             "you resized with nearest" + mode_note),
-            (_resize_variant(pos_embed, old, new, mode="area"),
-             "you resized with area" + mode_note),
-        ]
+        variants = _resize_mistakes(pos_embed, old, new, expected)
         problem = tensor_problem(
             got, expected, variants,
             wrong_values="wrong values: fold the grid rows into (1, D, H/P, W/P), resize with "

@@ -88,6 +88,39 @@ class InterpolationView:
     text: str
 
 
+def _draw_views(fig, maps, channels, labels, similarities) -> None:
+    """Two rows (old grid, new grid): three channels of E_pos on one colour scale, then the
+    similarity of one position to all the others."""
+    from matplotlib.ticker import MaxNLocator
+
+    spec = fig.add_gridspec(2, 7, width_ratios=[1, 1, 1, 0.07, 0.3, 1.25, 0.07], left=0.11,
+                            right=0.93, bottom=0.08, top=0.86, wspace=0.45, hspace=0.35)
+    axes = np.array([[fig.add_subplot(spec[r, c]) for c in (0, 1, 2, 5)] for r in range(2)])
+    low = min(m[channels].min().item() for m in maps)
+    high = max(m[channels].max().item() for m in maps)
+    for r, (grid, (name, size)) in enumerate(zip(maps, labels)):
+        for col, ch in enumerate(channels):
+            values = axes[r, col].imshow(grid[ch].numpy(), cmap="viridis", vmin=low,
+                                         vmax=high, interpolation="nearest")
+            axes[r, col].set_title(f"channel {ch}", fontsize=9)
+        fig.text(0.006, 0.86 - 0.39 * r - 0.2, f"{name}\n{size}", fontsize=10, ha="left",
+                 va="center", weight="bold")
+    fig.colorbar(values, cax=fig.add_subplot(spec[:, 3]), label="E_pos value (3 channels)")
+    for r, (s, (pi, pj)) in enumerate(similarities):
+        ax = axes[r, 3]
+        similar = ax.imshow(s.numpy(), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        ax.plot([pj], [pi], marker="s", markersize=7, markerfacecolor="none",
+                markeredgecolor="black", markeredgewidth=2)
+        ax.set_title(f"similarity of position ({pi}, {pj})", fontsize=9)
+    fig.colorbar(similar, cax=fig.add_subplot(spec[:, 6]), label="cosine similarity")
+    for ax in axes.flat:
+        ax.set_xlabel("patch column (from 0)", fontsize=8)
+        ax.set_ylabel("patch row (from 0)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def interpolation_view(rows: int = 14, columns: int = 14, mode: str = "bicubic",
                        position: tuple[int, int] | None = None) -> InterpolationView:
     r"""The trained TinyViT's $E_\text{pos}$ resized to a new grid: channels and similarity.
@@ -110,8 +143,6 @@ def interpolation_view(rows: int = 14, columns: int = 14, mode: str = "bicubic",
     Raises:
         ValueError: bad grid, mode or position (the message says what is allowed).
     """
-    from matplotlib.ticker import MaxNLocator
-
     rows, columns, mode = _check_grid(rows, columns, mode)
     if position is None:
         position = (rows // 2, columns // 2)
@@ -133,34 +164,9 @@ def interpolation_view(rows: int = 14, columns: int = 14, mode: str = "bicubic",
     sim_new = position_similarity(resized, (rows, columns))[i, j]  # (H'/P, W'/P)
 
     fig = explorer_figure(11.5, 5.6)
-    spec = fig.add_gridspec(2, 7, width_ratios=[1, 1, 1, 0.07, 0.3, 1.25, 0.07], left=0.11,
-                            right=0.93, bottom=0.08, top=0.86, wspace=0.45, hspace=0.35)
-    axes = np.array([[fig.add_subplot(spec[r, c]) for c in (0, 1, 2, 5)] for r in range(2)])
-    low = min(maps_old[channels].min().item(), maps_new[channels].min().item())
-    high = max(maps_old[channels].max().item(), maps_new[channels].max().item())
-    names = ("trained", f"{mode}")
-    sizes = (f"{old}×{old}", f"{rows}×{columns}")
-    for r, maps in enumerate((maps_old, maps_new)):
-        for col, ch in enumerate(channels):
-            values = axes[r, col].imshow(maps[ch].numpy(), cmap="viridis", vmin=low, vmax=high,
-                                         interpolation="nearest")
-            axes[r, col].set_title(f"channel {ch}", fontsize=9)
-        fig.text(0.006, 0.86 - 0.39 * r - 0.2, f"{names[r]}\n{sizes[r]}", fontsize=10,
-                 ha="left", va="center", weight="bold")
-    fig.colorbar(values, cax=fig.add_subplot(spec[:, 3]), label="E_pos value (3 channels)")
-    for r, (s, (pi, pj)) in enumerate(((sim_old, (oi, oj)), (sim_new, (i, j)))):
-        ax = axes[r, 3]
-        similar = ax.imshow(s.numpy(), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        ax.plot([pj], [pi], marker="s", markersize=7, markerfacecolor="none",
-                markeredgecolor="black", markeredgewidth=2)
-        ax.set_title(f"similarity of position ({pi}, {pj})", fontsize=9)
-    fig.colorbar(similar, cax=fig.add_subplot(spec[:, 6]), label="cosine similarity")
-    for ax in axes.flat:
-        ax.set_xlabel("patch column", fontsize=8)
-        ax.set_ylabel("patch row", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    labels = (("trained", f"{old}×{old}"), (mode, f"{rows}×{columns}"))
+    _draw_views(fig, (maps_old, maps_new), channels, labels,
+                ((sim_old, (oi, oj)), (sim_new, (i, j))))
     fig.suptitle(f"TinyViT's E_pos {tuple(pos_embed.shape)} -> {tuple(resized.shape)}, "
                  f"{mode}; the class-token row is kept", fontsize=11)
     P = tiny_vit().config.patch_size

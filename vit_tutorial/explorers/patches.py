@@ -114,68 +114,72 @@ def draw_patch_explorer(image_size: int = 224, patch_size: int = 16):
     Returns:
         A matplotlib ``Figure`` (not registered with pyplot).
     """
+    summary = patch_summary(image_size, patch_size)
+    image = photo(summary.image_size)  # (C, H, W)
+    fig = explorer_figure(9.6, 4.4)
+    _draw_photo(fig.add_axes((0.07, 0.12, 0.38, 0.76)), image, summary)
+    _draw_sequence(fig, fig.add_axes((0.56, 0.12, 0.33, 0.76)), image, summary)
+    return fig
+
+
+def _draw_photo(ax, image, summary: PatchSummary) -> None:
+    """Left panel: the photo, its patch grid and patch numbers, or the leftover strip."""
     from matplotlib.patches import Rectangle
 
-    summary = patch_summary(image_size, patch_size)
     S, P = summary.image_size, summary.patch_size
-    image = photo(S)  # (C, H, W)
-    fig = explorer_figure(9.6, 4.4)
-    ax_photo = fig.add_axes((0.07, 0.12, 0.38, 0.76))
-    picture = image.permute(1, 2, 0).numpy()  # (C, H, W) -> (H, W, C)
-    ax_photo.imshow(picture, interpolation="antialiased")
-    ax_photo.set_xlabel("width (pixels)")
-    ax_photo.set_ylabel("height (pixels)")
+    ax.imshow(image.permute(1, 2, 0).numpy(), interpolation="antialiased")  # (H, W, C)
+    ax.set_xlabel("width (pixels)")
+    ax.set_ylabel("height (pixels)")
     whole = S // P  # whole patches per side
     if whole:
-        draw_patch_grid(ax_photo, (whole, whole), (P, P))
+        draw_patch_grid(ax, (whole, whole), (P, P))
     if summary.ok:
         gh, gw = summary.grid
         N = summary.num_patches
-        if N <= 64:
-            numbered = range(N)
-        else:
-            numbered = sorted({0, 1, gw - 1, gw, 2 * gw - 1, N - 1} & set(range(N)))
-        fontsize = 8 if max(gh, gw) <= 8 else 7
+        numbered = range(N) if N <= 64 else sorted(
+            {0, 1, gw - 1, gw, 2 * gw - 1, N - 1} & set(range(N)))
         for n in numbered:
             r, c = divmod(n, gw)
-            label_patch(ax_photo, c * P + 0.04 * P, r * P + 0.04 * P, str(n), fontsize)
-        ax_photo.set_title(f"{S}×{S} photo, P = {P}: {gh}×{gw} = {N} patches", fontsize=10)
+            label_patch(ax, c * P + 0.04 * P, r * P + 0.04 * P, str(n),
+                        8 if max(gh, gw) <= 8 else 7)
+        ax.set_title(f"{S}×{S} photo, P = {P}: {gh}×{gw} = {N} patches", fontsize=10)
     else:
         left = S - whole * P  # leftover pixels on the right and at the bottom
         for xy, w, h in (((whole * P - 0.5, -0.5), left, S), ((-0.5, whole * P - 0.5), S, left)):
-            ax_photo.add_patch(Rectangle(xy, w, h, facecolor="tab:red", alpha=0.35,
-                                         edgecolor="tab:red", hatch="//", linewidth=1))
-        ax_photo.set_title(f"{S} = {whole}·{P} + {left}: {left} pixel(s) left over", fontsize=10,
-                           color="tab:red")
-    ax_photo.set_xlim(-0.5, S - 0.5)
-    ax_photo.set_ylim(S - 0.5, -0.5)
+            ax.add_patch(Rectangle(xy, w, h, facecolor="tab:red", alpha=0.35,
+                                   edgecolor="tab:red", hatch="//", linewidth=1))
+        ax.set_title(f"{S} = {whole}·{P} + {left}: {left} pixel(s) left over", fontsize=10,
+                     color="tab:red")
+    ax.set_xlim(-0.5, S - 0.5)
+    ax.set_ylim(S - 0.5, -0.5)
     ticks = few_ticks(S)  # few tick labels: text is most of the drawing time
-    ax_photo.set_xticks(ticks)
-    ax_photo.set_yticks(ticks)
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
 
-    ax_seq = fig.add_axes((0.56, 0.12, 0.33, 0.76))
-    if summary.ok:
-        x_p = image_to_patches(image, P)  # (C, H, W) -> (N, C·P·P)
-        N, K = x_p.shape
-        shown = ax_seq.imshow(x_p.numpy(), cmap="gray", vmin=0, vmax=1, aspect="auto",
-                              interpolation="antialiased")
-        length = P * P
-        ax_seq.set_xticks([length * c + length / 2 - 0.5 for c in range(3)],
-                          ["R", "G", "B"])
-        for c in (1, 2):
-            ax_seq.axvline(length * c - 0.5, color="tab:orange", linewidth=1)
-        ax_seq.set_xlabel(f"value in the patch vector: C·P·P = 3·{P}·{P} = {K}")
-        ax_seq.set_yticks(few_ticks(N - 1))
-        ax_seq.set_ylabel(f"patch n (0 … {N - 1})")
-        ax_seq.set_title(f"x_p: ({N}, {K}) = (N, P²·C)", fontsize=10)
-        cax = fig.add_axes((0.905, 0.12, 0.015, 0.76))
-        fig.colorbar(shown, cax=cax, label="pixel value", ticks=[0, 0.5, 1])
-    else:
-        ax_seq.set_axis_off()
-        ax_seq.text(0.0, 0.6, f"No x_p: image_to_patches would raise\n\nValueError: "
-                    f"{_wrap(summary.error, 42)}", transform=ax_seq.transAxes, fontsize=10,
-                    color="tab:red", va="center", ha="left")
-    return fig
+
+def _draw_sequence(fig, ax, image, summary: PatchSummary) -> None:
+    """Right panel: x_p as an N × (P²·C) matrix of pixel values, or the error message."""
+    P = summary.patch_size
+    if not summary.ok:
+        ax.set_axis_off()
+        ax.text(0.0, 0.6, f"No x_p: image_to_patches would raise\n\nValueError: "
+                f"{_wrap(summary.error, 42)}", transform=ax.transAxes, fontsize=10,
+                color="tab:red", va="center", ha="left")
+        return
+    x_p = image_to_patches(image, P)  # (C, H, W) -> (N, C·P·P)
+    N, K = x_p.shape
+    shown = ax.imshow(x_p.numpy(), cmap="gray", vmin=0, vmax=1, aspect="auto",
+                      interpolation="antialiased")
+    length = P * P
+    ax.set_xticks([length * c + length / 2 - 0.5 for c in range(3)], ["R", "G", "B"])
+    for c in (1, 2):
+        ax.axvline(length * c - 0.5, color="tab:orange", linewidth=1)
+    ax.set_xlabel(f"value in the patch vector: C·P·P = 3·{P}·{P} = {K}")
+    ax.set_yticks(few_ticks(N - 1))
+    ax.set_ylabel(f"patch n (0 … {N - 1})")
+    ax.set_title(f"x_p: ({N}, {K}) = (N, P²·C)", fontsize=10)
+    cax = fig.add_axes((0.905, 0.12, 0.015, 0.76))
+    fig.colorbar(shown, cax=cax, label="pixel value", ticks=[0, 0.5, 1])
 
 
 def _wrap(text: str, width: int) -> str:
