@@ -13,3 +13,12 @@ def pytest_configure(config):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
+
+
+def pytest_collection_modifyitems(config, items):
+    """Strict nbval's notebook cells count as slow: `pytest -m "not slow"` is the unit loop."""
+    import pytest
+
+    for item in items:
+        if str(item.path).endswith(".ipynb"):
+            item.add_marker(pytest.mark.slow)

@@ -120,8 +120,8 @@ def check_choice(value: object, name: str, choices, hint: str = "") -> str:
 
 def check_bool(value: object, name: str) -> bool:
     """Return ``value`` if it is ``True`` or ``False`` (NumPy's bools too)."""
-    if type(value).__name__ == "bool_":
-        value = bool(value)
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+        value = bool(value)  # NumPy's own bool (np.bool_)
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r} of type "
                         f"{type(value).__name__}")

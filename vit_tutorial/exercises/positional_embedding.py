@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vit_tutorial._checks import check_bool
 from vit_tutorial.exercises.checking import (
     checker,
     count_parameters,
@@ -123,9 +124,10 @@ class _AddLeftNeighbour(nn.Module):
 def _as_bool(value: object):
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
         return bool(value.item())
-    if type(value).__name__ == "bool_" or isinstance(value, bool):  # Python or NumPy bool
-        return bool(value)
-    return None
+    try:
+        return check_bool(value, "the answer")  # Python's or NumPy's bool
+    except TypeError:
+        return None
 
 
 @checker("permutation_invariance")
