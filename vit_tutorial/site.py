@@ -10,9 +10,10 @@ The command writes a Sphinx source folder in a temporary directory and runs
 cross-reference — fails the build. The folder mirrors the repository:
 
 - ``index.md``: the README (the front page), with its teachers' section moved to
-- ``teachers.md``: a page of its own (how to use the teacher's and the student's editions);
-- ``notebooks/``: every lesson of :data:`vit_tutorial.course.LESSONS`, in course order, as
-  committed — executed, never run again here (strict nbval already checks their outputs);
+- ``teachers.md``: a page of its own (how to use the exercises and solutions editions);
+- ``notebooks/``: every lesson of :data:`vit_tutorial.course.LESSONS` in course order, in
+  the exercises edition, as committed — executed, never run again here (strict nbval
+  already checks their outputs);
 - ``images/``: the repository's pictures, if it has that folder, so the README's
   ``images/…`` references work on the site as they do on GitHub.
 
@@ -47,9 +48,10 @@ DEFAULT_OUTPUT = Path("build") / "site"
 # The README section that becomes the teachers' page: the first "## " heading starting so.
 TEACHERS_HEADING = "## For teachers"
 TEACHERS_NOTE = (
-    "The lessons on this site are the **teacher's edition**: every exercise cell shows its "
-    "solution. When the exercises count, give learners the student edition described below "
-    "rather than a link to this site.")
+    "The lessons on this site are the **exercises edition** (`notebooks/`), the one learners "
+    "open: every exercise waits for an answer and its checker says \"not implemented yet\". "
+    "The **solutions edition** (`solutions/`) answers them all; each lesson's first line links "
+    "to it.")
 
 # Where things go inside the Sphinx source folder.
 MATHJAX_DIR = "_static/mathjax"  # tex-chtml-full.js and its fonts
