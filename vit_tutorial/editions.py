@@ -50,21 +50,26 @@ _NOT_IMPLEMENTED = "○"  # how a checker marks "not implemented yet"
 def exercises_edition(teacher: dict, lesson: Lesson, root: Path) -> dict:
     """The exercises edition of one lesson, not yet executed: solutions stubbed, exercise
     outputs cleared, the badge line pointing at this edition."""
-    student = student_notebook(nbformat.from_dict(copy.deepcopy(teacher)), name=lesson.name)
+    # reads() joins each cell's source into one string, as nbgrader's ClearSolutions needs;
+    # a notebook fresh from execute() holds its sources as lists of lines
+    teacher = nbformat.reads(notebook_text(teacher), as_version=4)
+    student = student_notebook(teacher, name=lesson.name)
     minutes = lesson_minutes(root)[lesson.name]
     return sync_notebook(student, lesson, EXERCISES, minutes)
 
 
 def execute(nb: dict, folder: Path, timeout: int = 600) -> dict:
     """Run a notebook top to bottom in ``folder`` (as ``jupyter nbconvert --execute``),
-    with progress bars off, widget state not stored."""
-    from nbconvert.preprocessors import ExecutePreprocessor
+    with progress bars off, widget state not stored, and each cell's consecutive prints
+    merged into one output (how a kernel splits them depends on timing)."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor, ExecutePreprocessor
 
     os.environ.setdefault("TQDM_DISABLE", "1")
     node = nbformat.from_dict(copy.deepcopy(nb))
     runner = ExecutePreprocessor(timeout=timeout, kernel_name="python3",
                                  store_widget_state=False)
     runner.preprocess(node, {"metadata": {"path": str(folder)}})
+    CoalesceStreamsPreprocessor().preprocess(node, {})
     return _plain(node)
 
 

@@ -7,6 +7,8 @@ LayerNorm comes *before* each sub-layer (pre-LN), unlike the original Transforme
 normalised after the residual addition (post-LN). The MLP has two layers with a GELU
 non-linearity. Module and parameter names follow timm (``norm1``, ``attn.qkv``,
 ``attn.proj``, ``norm2``, ``mlp.fc1``, ``mlp.fc2``), so its weights map one to one.
+
+See ``notebooks/07_encoder.ipynb`` (lesson 07).
 """
 
 from __future__ import annotations

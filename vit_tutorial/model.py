@@ -6,6 +6,8 @@ $$z_\ell = \text{pre-norm MSA and MLP blocks} \quad (2, 3) \qquad y = \mathrm{LN
 and a linear head on $y$. :class:`TinyViT` is the same class with a small configuration,
 trained on scikit-learn's handwritten digits (``python -m vit_tutorial.train``); its
 checkpoint ships inside the package and :func:`load_tiny_vit` loads it.
+
+See ``notebooks/08_model.ipynb`` (lesson 08).
 """
 
 from __future__ import annotations

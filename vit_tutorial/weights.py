@@ -134,9 +134,9 @@ def _load(config: ViTConfig, state: dict, source: str) -> VisionTransformer:
 
 def _unsupported(source: str, variant: str) -> ValueError:
     return ValueError(f"unsupported {source} ViT variant: {variant}. The course's ViT is the "
-                      f"paper's (class token, learned 1-D E_pos, pre-norm LayerNorm blocks with "
-                      f"exact GELU, linear head on the class token); converting this model would "
-                      f"give wrong logits")
+                      f"paper's architecture as torchvision and timm implement it (class token, "
+                      f"learned 1-D E_pos, pre-norm LayerNorm blocks with exact GELU, linear head "
+                      f"on the class token); converting this model would give wrong logits")
 
 
 def _check_norm_and_act(source: str, norms, acts) -> None:
