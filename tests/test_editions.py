@@ -53,3 +53,15 @@ def test_command_line_checks_and_rejects_unknown_lessons(capsys):
     with pytest.raises(SystemExit) as stop:
         editions.main(["99_nothing"])
     assert stop.value.code == 2 and "unknown lesson '99_nothing'" in capsys.readouterr().err
+
+
+def test_a_just_executed_notebook_with_list_sources_makes_the_same_edition():
+    """execute() hands back cell sources as lists of lines; the edition must not care."""
+    lesson, teacher, student = _lesson("07_encoder")
+    as_lists = copy.deepcopy(teacher)
+    for cell in as_lists["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        cell["source"] = source.splitlines(keepends=True)
+    joined = editions.exercises_edition(teacher, lesson, ROOT)
+    listed = editions.exercises_edition(as_lists, lesson, ROOT)
+    assert [c["source"] for c in joined["cells"]] == [c["source"] for c in listed["cells"]]

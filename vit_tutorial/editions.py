@@ -66,8 +66,10 @@ def execute(nb: dict, folder: Path, timeout: int = 600) -> dict:
 
     os.environ.setdefault("TQDM_DISABLE", "1")
     node = nbformat.from_dict(copy.deepcopy(nb))
+    for cell in node.cells:  # no run times in the files: a rerun changes only what changed
+        cell.metadata.pop("execution", None)
     runner = ExecutePreprocessor(timeout=timeout, kernel_name="python3",
-                                 store_widget_state=False)
+                                 store_widget_state=False, record_timing=False)
     runner.preprocess(node, {"metadata": {"path": str(folder)}})
     CoalesceStreamsPreprocessor().preprocess(node, {})
     return _plain(node)
@@ -139,6 +141,7 @@ def write(root: Path, lessons=LESSONS, log=print) -> None:
         teacher = execute(nbformat.read(teacher_path, as_version=4), teacher_path.parent)
         atomic_write(teacher_path, notebook_text(teacher), force=True)
         student_path = root / EXERCISES / f"{lesson.name}.ipynb"
+        student_path.parent.mkdir(exist_ok=True)
         student = execute(exercises_edition(teacher, lesson, root), student_path.parent)
         atomic_write(student_path, notebook_text(student), force=True)
         if log is not None:

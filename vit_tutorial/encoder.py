@@ -75,7 +75,13 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Sequential):
-    """Two dense layers with an exact GELU between them (Sec. 3.1), dropout after each."""
+    """Two dense layers with a GELU between them (Sec. 3.1), dropout after each.
+
+    Note:
+        The exact (erf) GELU, as torchvision and timm use; the paper's own code calls flax's
+        ``nn.gelu``, whose default is the tanh approximation. The published weights were
+        trained with the approximation; the difference is small but real (lesson 07).
+    """
 
     def __init__(self, embed_dim: int, mlp_dim: int, dropout: float = 0.0):
         super().__init__()
