@@ -86,9 +86,10 @@ LESSONS = (
                             "explain why the libraries' numbers differ"),
     Lesson("07_encoder", "The Transformer encoder", ("encoder",),
            "Eq. 2–3 by hand: LayerNorm, multi-head self-attention, the GELU MLP, pre-norm "
-           "residual blocks, and why ViT puts the LayerNorm first",
-           "lessons 01–04, and matrix products", "write a pre-norm encoder block from its "
-                                                 "parts and read its attention weights"),
+           "residual blocks stacked into the encoder, and why ViT puts the LayerNorm first",
+           "lessons 01–04, and matrix products",
+           "write a pre-norm encoder block from its parts, stack blocks into an Encoder, and "
+           "read its attention weights"),
     Lesson("08_model", "The whole Vision Transformer", ("model", "weights"),
            "the lessons assembled (Eq. 1–4); Table 1's sizes counted; our ViT-B/16 loads "
            "torchvision's and timm's weights and gives their logits, at 224 and 384",
