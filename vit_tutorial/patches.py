@@ -149,6 +149,9 @@ def plot_patch_grid(image: torch.Tensor, patch_size: int | tuple[int, int], ax=N
                     number: bool = True):
     """Draw an image with its grid of patches and (optionally) each patch's index.
 
+    The indices are written on dark boxes (:func:`~vit_tutorial.figures.label_patch`), in a
+    font sized to the patches as they appear on the page, so they read on any photo.
+
     Args:
         image: ``(C, H, W)``, floats in [0, 1] or uint8.
         patch_size: $P$, or ``(P_h, P_w)``; must divide the image size.
@@ -165,11 +168,11 @@ def plot_patch_grid(image: torch.Tensor, patch_size: int | tuple[int, int], ax=N
     ph, pw = to_pair(patch_size, "patch_size")
     gh, gw = check_divisible((H, W), (ph, pw))
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
+        _, ax = plt.subplots(figsize=(6.5, 6.5 * H / W + 0.6))
     ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
     draw_patch_grid(ax, (gh, gw), (ph, pw))
     if number:
-        fontsize = max(4, min(9, 90 // max(gh, gw)))
+        fontsize = _label_fontsize(ax, (H, W), (ph, pw), len(str(gh * gw - 1)))
         for r in range(gh):
             for c in range(gw):
                 label_patch(ax, c * pw + 0.5, r * ph + 0.5, str(r * gw + c), fontsize)
@@ -177,6 +180,22 @@ def plot_patch_grid(image: torch.Tensor, patch_size: int | tuple[int, int], ax=N
     ax.set_xlabel("width (pixels)")
     ax.set_ylabel("height (pixels)")
     return ax
+
+
+def _label_fontsize(ax, image_size: tuple[int, int], patch: tuple[int, int],
+                    digits: int) -> float:
+    """The largest font (4 to 10 pt) whose ``digits``-digit label, on its box, fits inside one
+    patch as the patch is drawn in ``ax`` (an image of ``image_size`` pixels)."""
+    H, W = image_size
+    ph, pw = patch
+    ax.apply_aspect()  # the axes' final box, now that imshow fixed the aspect ratio
+    box = ax.get_position()
+    width_in, height_in = ax.figure.get_size_inches()
+    cell_w = box.width * width_in * 72 * pw / W  # one patch, in points on the page
+    cell_h = box.height * height_in * 72 * ph / H
+    by_width = 0.8 * cell_w / (0.62 * digits + 0.3)  # a digit is about 0.6 em wide
+    by_height = 0.6 * cell_h  # a line, and its box, are about 1.4 em high
+    return max(4.0, min(10.0, by_width, by_height))
 
 
 def plot_patch_sequence(image: torch.Tensor, patch_size: int | tuple[int, int],
@@ -281,10 +300,12 @@ def plot_patch_vector(image: torch.Tensor, patch_size: int | tuple[int, int], in
         ax_vector.plot(range(c * length, (c + 1) * length), vector[c * length:(c + 1) * length],
                        color=colours[c], linewidth=0.8, label=f"{names[c]}: {length} values")
     ax_vector.set_xlim(-0.5, C * length - 0.5)
-    ax_vector.set_ylim(-0.02, 1.02)
+    ax_vector.set_ylim(-0.02, 1.22)  # room above the values (at most 1) for the legend
+    ax_vector.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax_vector.set_title(f"its patch vector: {C}·{ph}·{pw} = {C * length} values "
                         f"in (C, P, P) order")
     ax_vector.set_xlabel("position in the patch vector")
     ax_vector.set_ylabel("pixel value")
-    ax_vector.legend(loc="upper right", fontsize=8, ncol=C)
+    ax_vector.legend(loc="upper center", fontsize=8, ncol=C, frameon=False,
+                     borderaxespad=0.2, handlelength=1.2, columnspacing=1.0)
     return axes
