@@ -71,7 +71,7 @@ class ClassToken(nn.Module):
     Args:
         embed_dim: $D$.
         init: ``"zeros"`` (default) as in the original code and torchvision, or
-            ``"randn"`` (standard normal) as in the write-up this course grew from.
+            ``"randn"`` (standard normal), as vit-pytorch and several tutorials do; both train.
 
     Attributes:
         cls_token: ``nn.Parameter`` of shape ``(1, 1, D)`` — timm's key name, so real

@@ -62,7 +62,7 @@ LESSONS = (
     Lesson("02_patch_embeddings", "Patch embeddings", ("patch_embedding",),
            "Eq. 1's projection x_p E as flatten + Linear and as Conv2d — the same function; "
            "what the paper's *hybrid* model really is",
-           f"lesson 01, and {_PYTORCH[2:]} plus `nn.Linear`",
+           f"lesson 01, {_PYTORCH} and `nn.Linear`",
            "write x_p E as flatten + Linear and as Conv2d, prove they are equal, and say what "
            "the hybrid model is"),
     Lesson("03_class_token", "The class token", ("class_token",),

@@ -54,7 +54,7 @@ def label_patch(ax, x: float, y: float, text: str, fontsize: float = 8,
     """Write ``text`` with its top-left corner at pixel ``(x, y)``, on a dark translucent box
     so that it reads on bright and dark parts of a photo alike."""
     ax.text(x, y, text, color=colour, fontsize=fontsize, va="top", ha="left",
-            bbox=dict(facecolor="black", alpha=0.55, pad=0.8, linewidth=0))
+            bbox=dict(facecolor="black", alpha=0.7, pad=0.8, linewidth=0))
 
 
 def few_ticks(last: int) -> list[int]:
