@@ -60,8 +60,11 @@ import torch
 import torch.nn.functional as F
 
 from vit_tutorial._checks import check_num_prefix_tokens, check_positive_int, check_tensor, to_pair
+from vit_tutorial.figures import few_ticks
+from vit_tutorial.similarity import position_similarity
 
-__all__ = ["resize_pos_embed", "zoom_pos_embed", "plot_resized_channels", "plot_align_corners"]
+__all__ = ["resize_pos_embed", "zoom_pos_embed", "plot_resized_channels", "plot_resized_similarity",
+           "plot_align_corners"]
 
 #: The ``F.interpolate`` modes :func:`resize_pos_embed` accepts.
 MODES = ("nearest", "bilinear", "bicubic", "area")
@@ -368,6 +371,89 @@ def plot_resized_channels(pos_embeds, titles, grid_sizes=None, num_prefix_tokens
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         fig.colorbar(im, ax=axes[row, :].tolist(), shrink=0.85,
                      label=f"$E_{{pos}}$ value, channel {ch}")
+    return fig, axes
+
+
+def plot_resized_similarity(pos_embed: torch.Tensor, resized: torch.Tensor, patches, *,
+                            old_grid_size=None, new_grid_size=None, num_prefix_tokens: int = 1):
+    r"""Compare a few tiles of Figure 7 (centre) before and after a resize of $E_\text{pos}$,
+    drawn large.
+
+    For each old patch $(i, j)$ in ``patches`` the top row shows its tile in the old table
+    (its cosine similarity with every old patch, lesson 05) and the bottom row the tile of
+    the new patch that covers the top-left part of it,
+    $(\lfloor i\,h'/h \rfloor, \lfloor j\,w'/w \rfloor)$ — for a grid doubled, patch
+    $(2i, 2j)$ of the four that cover old patch $(i, j)$. A black square marks the old
+    patch's place in the image on both grids, so the two tiles can be compared place for
+    place. All tiles share one diverging colour scale from -1 to 1.
+
+    Args:
+        pos_embed: the old $E_\text{pos}$, ``(1, prefix + N, D)`` or ``(prefix + N, D)``.
+        resized: the new one, ``(1, prefix + N', D)`` or ``(prefix + N', D)``.
+        patches: the old patches to show, a list of ``(i, j)`` pairs counted from 0.
+        old_grid_size: the old grid ``(h, w)``; ``None`` infers a square grid.
+        new_grid_size: the new grid ``(h', w')``; ``None`` infers a square grid.
+        num_prefix_tokens: prefix tokens in front of each grid (1 for the class token).
+
+    Returns:
+        ``(fig, axes)``, ``axes`` of shape ``(2, len(patches))``: row 0 the old tiles, row 1
+        the new ones. Each tile's square is a ``Rectangle`` with gid ``"old patch"``.
+
+    Shapes:
+        pos_embed ``(1, prefix + N, D)`` and resized ``(1, prefix + N', D)`` ->
+        ``len(patches)`` tiles of ``h × w`` above ``len(patches)`` tiles of ``h' × w'``
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    _, k, (oh, ow) = _split_sizes(pos_embed, old_grid_size, num_prefix_tokens, "pos_embed")
+    check_tensor(resized, "resized")
+    positions = resized.shape[-2] - k
+    if new_grid_size is None and resized.ndim in (2, 3) and positions > 0 and (
+            math.isqrt(positions) ** 2 != positions):
+        raise ValueError(f"resized has {resized.shape[-2]} tokens = {k} prefix + {positions} grid "
+                         f"positions, and {positions} is not a perfect square; pass "
+                         f"new_grid_size=(h', w') with h'·w' = {positions}")
+    _, _, (nh, nw) = _split_sizes(resized, new_grid_size, num_prefix_tokens, "resized")
+    if pos_embed.shape[-1] != resized.shape[-1]:
+        raise ValueError(f"pos_embed and resized must have the same D, got {pos_embed.shape[-1]} "
+                         f"and {resized.shape[-1]}; pass an E_pos and its resized version")
+    patches = list(patches) if isinstance(patches, (list, tuple)) else patches
+    ok = (isinstance(patches, list) and patches
+          and all(isinstance(p, (list, tuple)) and len(p) == 2
+                  and all(isinstance(v, int) and not isinstance(v, bool) for v in p)
+                  and 0 <= p[0] < oh and 0 <= p[1] < ow for p in patches))
+    if not ok:
+        raise ValueError(f"patches must be a non-empty list of (row, column) pairs of ints with "
+                         f"0 <= row < {oh} and 0 <= column < {ow} (old patches, counted from 0), "
+                         f"got {patches!r}")
+    with torch.no_grad():
+        sim_old = position_similarity(pos_embed.detach().cpu(), (oh, ow), k)  # (h, w, h, w)
+        sim_new = position_similarity(resized.detach().cpu(), (nh, nw), k)  # (h', w', h', w')
+    sy, sx = nh / oh, nw / ow  # new patches per old patch, down and across
+    count = len(patches)
+    fig, axes = plt.subplots(2, count, squeeze=False, layout="constrained",
+                             figsize=(2.6 * count + 1.0, 6.0))
+    for col, (i, j) in enumerate(patches):
+        r, c = math.floor(i * sy), math.floor(j * sx)  # the new patch at old (i, j)'s top left
+        panels = ((sim_old[i, j], (i - 0.5, j - 0.5), (1.0, 1.0),
+                   f"old patch ({i}, {j}), {oh}×{ow} grid"),
+                  (sim_new[r, c], (i * sy - 0.5, j * sx - 0.5), (sy, sx),
+                   f"new patch ({r}, {c}), {nh}×{nw} grid"))
+        for row, (tile, (y, x), (h, w), title) in enumerate(panels):
+            ax = axes[row, col]
+            im = ax.imshow(tile.float().numpy(), cmap="RdBu_r", vmin=-1.0, vmax=1.0,
+                           interpolation="nearest")
+            ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor="black", linewidth=2,
+                                   gid="old patch"))
+            ax.set_title(title, fontsize=9)
+            gh, gw = tile.shape
+            ax.set_xticks(few_ticks(gw - 1))
+            ax.set_yticks(few_ticks(gh - 1))
+            ax.set_xlabel("patch column")
+            if col == 0:
+                ax.set_ylabel("patch row")
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="cosine similarity")
     return fig, axes
 
 
