@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vit_tutorial"
 HELPERS = ("_checks", "grid", "files", "checkpoints", "figures", "data", "lesson_time",
            "threads")
 LESSONS = ("patches", "patch_embedding", "class_token", "positional_embedding", "similarity",
-           "interpolation", "encoder", "attention_maps")
+           "interpolation", "interpolation_figures", "encoder", "attention_maps")
 MODEL = ("model", "weights")
 AFTER = ("after_the_paper",)
 FLOORS = (HELPERS, LESSONS, MODEL, AFTER)  # everything else is a face

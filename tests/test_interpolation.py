@@ -3,12 +3,8 @@
 import pytest
 import torch
 
-from vit_tutorial.interpolation import (
-    MODES,
-    plot_resized_channels,
-    resize_pos_embed,
-    zoom_pos_embed,
-)
+from vit_tutorial.interpolation import MODES, resize_pos_embed, zoom_pos_embed
+from vit_tutorial.interpolation_figures import plot_resized_channels
 
 D = 16  # a small embedding width keeps the tests fast; the ViT-B/16 case uses 768
 
@@ -382,7 +378,7 @@ def test_figure_draws():
 def test_plot_align_corners():
     import matplotlib.pyplot as plt
 
-    from vit_tutorial.interpolation import plot_align_corners
+    from vit_tutorial.interpolation_figures import plot_align_corners
 
     fig, ax = plot_align_corners(torch.arange(7.0), 14, ylabel="E_pos value")
     assert ax.get_ylabel() == "E_pos value"
@@ -399,7 +395,7 @@ def test_plot_resized_similarity():
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from vit_tutorial.interpolation import plot_resized_similarity
+    from vit_tutorial.interpolation_figures import plot_resized_similarity
     from vit_tutorial.similarity import position_similarity
 
     torch.manual_seed(0)

@@ -82,12 +82,20 @@ def _plain(node) -> dict:
 
 
 def _outputs(cell: dict) -> list:
-    """A cell's outputs without what changes from run to run (widget model ids)."""
+    """A cell's outputs without what changes from run to run: widget model ids, and how a
+    kernel happened to split consecutive prints into messages (merged, as nbval does)."""
     kept = []
     for out in cell.get("outputs", []):
         out = {k: v for k, v in out.items() if k not in ("execution_count", "metadata")}
         if "data" in out:
             out["data"] = {k: v for k, v in out["data"].items() if k != _WIDGET_VIEW}
+        if out.get("output_type") == "stream":
+            text = out.get("text", "")
+            out["text"] = "".join(text) if isinstance(text, list) else text
+            if kept and kept[-1].get("output_type") == "stream" \
+                    and kept[-1].get("name") == out.get("name"):
+                kept[-1] = {**kept[-1], "text": kept[-1]["text"] + out["text"]}
+                continue
         kept.append(out)
     return kept
 
