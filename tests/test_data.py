@@ -48,3 +48,29 @@ def test_digits_at_another_aspect_are_the_same_recipe():
     square, same_labels = digits("test", 28)
     assert wide.shape == (360, 1, 28, 56) and torch.equal(labels, same_labels)
     assert torch.equal(digits("test", (28, 28))[0], square)
+
+
+def test_placed_digits_land_whole_somewhere_on_the_canvas():
+    from vit_tutorial.data import place_digits
+
+    dots = torch.zeros(200, 1, 4, 4)
+    dots[:, 0, 1, 2] = 1.0  # one bright pixel, 1 px from the digit's border
+    placed = place_digits(dots, 10, overhang=1, generator=torch.Generator().manual_seed(0))
+    assert placed.shape == (200, 1, 10, 10)
+    assert torch.all(placed.sum(dim=(1, 2, 3)) == 1)  # with overhang 1, it never falls off
+    where = {tuple(torch.nonzero(p[0])[0].tolist()) for p in placed}
+    assert len(where) > 30 and {r for r, _ in where} >= {0, 9}  # it reaches both borders
+    centred = place_digits(dots[:1], 10, centred=True)
+    assert torch.equal(centred[0, 0, 3:7, 3:7], dots[0, 0])
+
+
+def test_placed_digits_are_reproducible_and_checked():
+    from vit_tutorial.data import place_digits
+
+    images = digits("test", 20)[0][:8]
+    first = place_digits(images, 28, 3, torch.Generator().manual_seed(1))
+    assert torch.equal(first, place_digits(images, 28, 3, torch.Generator().manual_seed(1)))
+    with pytest.raises(ValueError, match="doesn't fit a 16-pixel canvas"):
+        place_digits(images, 16)
+    with pytest.raises(ValueError, match="overhang must be a whole number from 0 to 19"):
+        place_digits(images, 28, overhang=20)

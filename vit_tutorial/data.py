@@ -9,7 +9,7 @@ import torch
 
 from vit_tutorial._checks import to_pair
 
-__all__ = ["grace_hopper", "digits"]
+__all__ = ["grace_hopper", "digits", "place_digits"]
 
 
 def grace_hopper(image_size: int | tuple[int, int] = 224) -> torch.Tensor:
@@ -78,3 +78,54 @@ def digits(split: str, image_size: int | tuple[int, int] = 28
     images = F.interpolate(images[index], size=(H, W), mode="bilinear",
                            align_corners=False)  # (n, 1, 8, 8) -> (n, 1, H, W)
     return images.clamp_(0, 1), labels[index]
+
+
+def place_digits(digits: torch.Tensor, canvas: int, overhang: int = 0,
+                 generator: torch.Generator | None = None, centred: bool = False
+                 ) -> torch.Tensor:
+    """Paste each digit at a random place on a larger, empty canvas.
+
+    Each ``S × S`` digit lands with its top-left corner at a random whole pixel, and may
+    stick out of every border by up to ``overhang`` pixels (what sticks out is cut off),
+    so that border and corner patches see strokes too.
+
+    Args:
+        digits: ``(B, C, S, S)`` images (e.g. ``digits("train", 20)[0]``).
+        canvas: side of the square canvas, in pixels.
+        overhang: how far a digit may stick out of the canvas, in pixels.
+        generator: the random numbers (a seeded ``torch.Generator`` for a fixed test set).
+        centred: put every digit in the middle instead (no randomness).
+
+    Returns:
+        ``(B, C, canvas, canvas)``, on the digits' device and in their dtype.
+    """
+    from vit_tutorial._checks import check_positive_int, check_tensor
+
+    check_tensor(digits, "digits")
+    if digits.ndim != 4 or digits.shape[-1] != digits.shape[-2]:
+        raise ValueError(f"digits must be square images (B, C, S, S), got "
+                         f"{tuple(digits.shape)}")
+    canvas = check_positive_int(canvas, "canvas")
+    B, C, S, _ = digits.shape
+    if isinstance(overhang, bool) or not isinstance(overhang, int) or not \
+            0 <= overhang < S:
+        raise ValueError(f"overhang must be a whole number from 0 to {S - 1} (the digit is "
+                         f"{S} pixels), got {overhang!r}")
+    low, high = -overhang, canvas - S + overhang  # the top-left corner's range
+    if high < low:
+        raise ValueError(f"a {S}-pixel digit doesn't fit a {canvas}-pixel canvas with "
+                         f"overhang {overhang}; use a larger canvas or a smaller digit")
+    if centred:
+        corners = torch.full((2, B), (canvas - S) // 2)
+    else:
+        corners = torch.randint(low, high + 1, (2, B), generator=generator)
+    pad = overhang  # paste onto a canvas padded on every side, then cut the padding off
+    big = torch.zeros(B, C, canvas + 2 * pad, canvas + 2 * pad, dtype=digits.dtype,
+                      device=digits.device)
+    span = torch.arange(S, device=digits.device)
+    rows = (corners[0].to(digits.device) + pad)[:, None] + span  # (B, S)
+    cols = (corners[1].to(digits.device) + pad)[:, None] + span  # (B, S)
+    batch = torch.arange(B, device=digits.device)[:, None, None, None]  # (B, 1, 1, 1)
+    channel = torch.arange(C, device=digits.device)[None, :, None, None]  # (1, C, 1, 1)
+    big[batch, channel, rows[:, None, :, None], cols[:, None, None, :]] = digits
+    return big[:, :, pad:pad + canvas, pad:pad + canvas].contiguous()
