@@ -66,7 +66,8 @@ def test_matches_timm_concat():
 
 @pytest.mark.parametrize("tokens, cls, error, message", [
     (torch.randn(2, 196, 512), torch.zeros(1, 1, 768), ValueError,
-     r"tokens have embedding dimension 512 but cls_token has 768; build the class token with embed_dim=512"),
+     r"tokens have embedding dimension 512 but cls_token has 768; "
+     r"build the class token with embed_dim=512"),
     (torch.randn(196), torch.zeros(1, 1, 768), ValueError,
      r"tokens must have shape \(B, N, D\) or \(N, D\), got 1 dimensions"),
     (torch.randn(2, 2, 196, 768), torch.zeros(1, 1, 768), ValueError, r"got 4 dimensions"),

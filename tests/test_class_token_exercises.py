@@ -37,9 +37,11 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
     ("check_class_token_answers",
      with_answers(ANSWERS, "check_class_token_answers", z0_shape_B16_batch8=(8, 196, 768)),
      "the class token is missing"),
-    ("check_class_token_answers", with_answers(ANSWERS, "check_class_token_answers", cls_params_B16=6144),
+    ("check_class_token_answers",
+     with_answers(ANSWERS, "check_class_token_answers", cls_params_B16=6144),
      "one class token is shared by every image"),
-    ("check_class_token_answers", with_answers(ANSWERS, "check_class_token_answers", cls_position=-1),
+    ("check_class_token_answers",
+     with_answers(ANSWERS, "check_class_token_answers", cls_position=-1),
      "prepended, not appended")
 ]
 

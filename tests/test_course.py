@@ -132,7 +132,8 @@ def test_requirements_and_pyproject_share_bounds():
     course_reqs = _requirements((ROOT / "requirements.txt").read_text(encoding="utf-8"))
     assert package, "no dependencies found in pyproject.toml"
     for name, bound in package.items():
-        assert course_reqs.get(name) == bound, f"{name}: pyproject {bound}, requirements {course_reqs.get(name)}"
+        assert course_reqs.get(name) == bound, (
+            f"{name}: pyproject {bound}, requirements {course_reqs.get(name)}")
     assert "-e ." in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
 
 

@@ -22,7 +22,8 @@ def test_digits_split_is_fixed_and_disjoint():
     assert torch.equal(again_x, test_x) and torch.equal(again_y, test_y)
     # no test image appears in the training split
     flat_train = {tuple(row) for row in (train_x.flatten(1) * 255).round().int().tolist()}
-    overlap = sum(tuple(row) in flat_train for row in (test_x.flatten(1) * 255).round().int().tolist())
+    test_rows = (test_x.flatten(1) * 255).round().int().tolist()
+    overlap = sum(tuple(row) in flat_train for row in test_rows)
     assert overlap <= 3  # a few digits in the data set are exact duplicates of others
 
 

@@ -48,9 +48,12 @@ def test_encoder_returns_one_map_per_layer():
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(embed_dim=30, num_heads=4, mlp_dim=8), ValueError,
-     r"embed_dim 30 is not divisible by num_heads 4; .* pick num_heads from \[1, 2, 3, 5, 6, 10, 15, 30\]"),
-    (dict(embed_dim=32, num_heads=0, mlp_dim=8), ValueError, r"num_heads must be a positive int, got 0"),
-    (dict(embed_dim=32, num_heads=4, mlp_dim=8, dropout=1.5), ValueError, r"dropout must be in \[0, 1\)"),
+     r"embed_dim 30 is not divisible by num_heads 4; "
+     r".* pick num_heads from \[1, 2, 3, 5, 6, 10, 15, 30\]"),
+    (dict(embed_dim=32, num_heads=0, mlp_dim=8), ValueError,
+     r"num_heads must be a positive int, got 0"),
+    (dict(embed_dim=32, num_heads=4, mlp_dim=8, dropout=1.5), ValueError,
+     r"dropout must be in \[0, 1\)"),
 ])
 def test_block_errors(kwargs, error, message):
     with pytest.raises(error, match=message):

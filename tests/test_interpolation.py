@@ -174,7 +174,8 @@ def test_gradient_flows_to_the_input():
     resize_pos_embed(pos_embed, (5, 9)).sum().backward()
     assert torch.equal(pos_embed.grad[:, 0], torch.ones(1, D))  # the class token is copied
     # each output is a weighted mean (weights sum to 1), so the grid's gradient sums to N'·D
-    torch.testing.assert_close(pos_embed.grad[:, 1:].sum(), torch.tensor(5 * 9 * D, dtype=torch.float32))
+    torch.testing.assert_close(pos_embed.grad[:, 1:].sum(),
+                               torch.tensor(5 * 9 * D, dtype=torch.float32))
 
 
 def test_as_a_parameter_in_a_module():
@@ -216,7 +217,8 @@ def test_zoom_shapes_and_prefix():
 
 
 def test_zoom_matches_scipy_called_as_the_original():
-    """The original: grid (H/P, W/P, D), scipy.ndimage.zoom(grid, (new/old, new/old, 1), order=1)."""
+    """The original: grid (H/P, W/P, D),
+    scipy.ndimage.zoom(grid, (new/old, new/old, 1), order=1)."""
     import numpy as np
     from scipy import ndimage
 
@@ -250,7 +252,8 @@ def test_zoom_equals_bilinear_with_align_corners(old, new):
 
 def test_zoom_differs_from_align_corners_false():
     pos_embed = make_pos_embed((7, 7), 1)
-    assert max_diff(zoom_pos_embed(pos_embed, 14), resize_pos_embed(pos_embed, 14, mode="bilinear")) > 1e-2
+    assert max_diff(zoom_pos_embed(pos_embed, 14),
+                    resize_pos_embed(pos_embed, 14, mode="bilinear")) > 1e-2
 
 
 # --- errors that teach ---------------------------------------------------------------------
@@ -259,7 +262,8 @@ def test_zoom_differs_from_align_corners_false():
 def test_non_tensor_input():
     import numpy as np
 
-    with pytest.raises(TypeError, match=r"pos_embed must be a torch.Tensor, got ndarray.*from_numpy"):
+    with pytest.raises(TypeError,
+                       match=r"pos_embed must be a torch.Tensor, got ndarray.*from_numpy"):
         resize_pos_embed(np.zeros((1, 50, 8)), 14)
     with pytest.raises(TypeError, match=r"pos_embed must be a torch.Tensor, got list"):
         zoom_pos_embed([[0.0]], 14)
@@ -269,7 +273,8 @@ def test_non_tensor_input():
     (torch.zeros(50), ValueError, r"\(1, prefix \+ N, D\) or \(prefix \+ N, D\), got 1 dimensions"),
     (torch.zeros(1, 1, 50, 8), ValueError, r"got 4 dimensions \(1, 1, 50, 8\)"),
     (torch.zeros(4, 50, 8), ValueError, r"got 3 dimensions \(4, 50, 8\).*not a batch of tokens"),
-    (torch.zeros(1, 50, 8, dtype=torch.long), TypeError, r"floating-point.*torch.int64.*\.float\(\)"),
+    (torch.zeros(1, 50, 8, dtype=torch.long), TypeError,
+     r"floating-point.*torch.int64.*\.float\(\)"),
 ])
 def test_bad_pos_embed(bad, error, message):
     with pytest.raises(error, match=message):
@@ -382,7 +387,8 @@ def test_plot_align_corners():
 
     fig, ax = plot_align_corners(torch.arange(7.0), 14, ylabel="E_pos value")
     assert ax.get_ylabel() == "E_pos value"
-    with pytest.raises(ValueError, match=r"values must be a 1-D tensor of at least 2 samples, got shape \(1, 7\)"):
+    with pytest.raises(ValueError, match=r"values must be a 1-D tensor of at least 2 samples, "
+                                         r"got shape \(1, 7\)"):
         plot_align_corners(torch.zeros(1, 7), 14)
     with pytest.raises(TypeError, match=r"floating-point tensor, got dtype torch.int64"):
         plot_align_corners(torch.arange(7), 14)

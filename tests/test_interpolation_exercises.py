@@ -67,7 +67,8 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
     ("check_interpolation_answers",
      with_answers(ANSWERS, "check_interpolation_answers", tokens_B16_384=576),
      "the class token's row stays in the sequence"),
-    ("check_interpolation_answers", with_answers(ANSWERS, "check_interpolation_answers", unchanged_rows=0),
+    ("check_interpolation_answers",
+     with_answers(ANSWERS, "check_interpolation_answers", unchanged_rows=0),
      "the class token has no place on the grid")
 ]
 

@@ -91,7 +91,8 @@ def test_checkpoint_of_another_config(tmp_path):
     other = replace(TINY_VIT_CONFIG, depth=2)
     path = tmp_path / "other.pt"
     torch.save({"config": asdict(other), "state_dict": TinyViT(other).state_dict()}, path)
-    with pytest.raises(ValueError, match=r"another configuration \(depth: checkpoint 2, expected 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"another configuration \(depth: checkpoint 2, expected 4\)"):
         load_tiny_vit(path)
     assert load_tiny_vit(path, config=other).config.depth == 2
     torch.save({"weights": 1}, path)
@@ -119,7 +120,8 @@ def test_resized_keeps_weights_and_class_token_and_is_a_copy():
     model = VisionTransformer(SMALL).eval()
     big = model.resized(48)  # 4x4 -> 6x6 grid
     assert big.positional_embedding.pos_embed.shape == (1, 37, 32) and not big.training
-    assert torch.equal(big.positional_embedding.pos_embed[0, 0], model.positional_embedding.pos_embed[0, 0])
+    assert torch.equal(big.positional_embedding.pos_embed[0, 0],
+                       model.positional_embedding.pos_embed[0, 0])
     assert torch.equal(big.head.weight, model.head.weight)
     with torch.no_grad():
         big.head.weight.zero_()
@@ -137,7 +139,8 @@ def test_resized_sincos_is_rebuilt_and_stays_frozen():
 
 def test_wrong_image_size_points_to_resized():
     model = VisionTransformer(SMALL)
-    with pytest.raises(ValueError, match=r"built for 32x32 images, got 48x48; .*model.resized\(\(48, 48\)\)"):
+    with pytest.raises(ValueError,
+                       match=r"built for 32x32 images, got 48x48; .*model.resized\(\(48, 48\)\)"):
         model(torch.randn(1, 3, 48, 48))
     with pytest.raises(ValueError, match="image height 50 is not divisible by patch_size 8"):
         model.resized(50)

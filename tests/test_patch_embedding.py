@@ -131,7 +131,8 @@ def test_forward_errors(x, error, message):
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(image_size=225), ValueError, r"image height 225 is not divisible by patch_size 16"),
-    (dict(image_size=(224, 200)), ValueError, r"image width 200 is not divisible by patch_size 16.*192"),
+    (dict(image_size=(224, 200)), ValueError,
+     r"image width 200 is not divisible by patch_size 16.*192"),
     (dict(patch_size=0), ValueError, r"patch_size must be a positive int, got 0"),
     (dict(in_channels=0), ValueError, r"in_channels must be a positive int, got 0"),
     (dict(embed_dim=76.8), TypeError, r"embed_dim must be a positive int, got 76\.8"),
@@ -163,11 +164,13 @@ def test_principal_components_of_filters():
     embed = PatchEmbedding(32, 4, 1, 64)
     with torch.no_grad():  # filters that vary along one direction only, plus tiny noise
         direction = torch.randn(1, 1, 4, 4)
-        embed.proj.weight.copy_(torch.randn(64, 1, 1, 1) * direction + 1e-4 * torch.randn(64, 1, 4, 4))
+        embed.proj.weight.copy_(torch.randn(64, 1, 1, 1) * direction
+                                + 1e-4 * torch.randn(64, 1, 4, 4))
     components, explained = principal_components(embed, k=3)
     assert components.shape == (3, 1, 4, 4) and explained.shape == (3,)
     assert explained[0] > 0.99 and torch.all(explained[:-1] >= explained[1:])
-    cosine = torch.nn.functional.cosine_similarity(components[0].flatten(), direction.flatten(), dim=0)
+    cosine = torch.nn.functional.cosine_similarity(
+        components[0].flatten(), direction.flatten(), dim=0)
     assert abs(cosine.item()) > 0.999
     torch.testing.assert_close(components.flatten(1).norm(dim=1), torch.ones(3))
     with pytest.raises(ValueError, match=r"k must be at most min\(D, C·P·P\) = 16, got 17"):
@@ -184,7 +187,8 @@ def test_plot_rgb_tokens():
     tokens = torch.rand(2, 6, 3)  # two sequences of 2x3 patches, D = 3
     fig, axes = plot_rgb_tokens(tokens, (2, 3), titles=["correct", "bug"])
     assert len(axes) == 2 and axes[0].get_title() == "correct"
-    with pytest.raises(ValueError, match=r"\(K, N, 3\) or \(N, 3\) with N = 2·3 = 6, got \(2, 6, 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"\(K, N, 3\) or \(N, 3\) with N = 2·3 = 6, got \(2, 6, 4\)"):
         plot_rgb_tokens(torch.rand(2, 6, 4), (2, 3))
     with pytest.raises(ValueError, match=r"got 1 titles for 2 sequences"):
         plot_rgb_tokens(tokens, (2, 3), titles=["x"])

@@ -86,7 +86,8 @@ def test_works_on_non_contiguous_input():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (torch.rand(3, 225, 224), r"image height 225 is not divisible by patch_size 16; resize or crop .* 224"),
+    (torch.rand(3, 225, 224),
+     r"image height 225 is not divisible by patch_size 16; resize or crop .* 224"),
     (torch.rand(3, 224, 230), r"image width 230 is not divisible by patch_size 16.*\(e\.g\. 224\)"),
     (torch.rand(3, 8, 8), r"image height 8 is not divisible by patch_size 16.*\(e\.g\. 16\)"),
     (torch.rand(224, 224), r"\(B, C, H, W\) or \(C, H, W\), got 2 dimensions.*unsqueeze\(0\)"),
@@ -100,7 +101,8 @@ def test_image_to_patches_value_errors(bad, message):
 @pytest.mark.parametrize("patch_size, error, message", [
     (0, ValueError, r"patch_size must be a positive int, got 0"),
     (-4, ValueError, r"patch_size must be a positive int, got -4"),
-    (16.0, TypeError, r"patch_size must be an int or an \(h, w\) pair of ints, got 16\.0 of type float"),
+    (16.0, TypeError,
+     r"patch_size must be an int or an \(h, w\) pair of ints, got 16\.0 of type float"),
     ("16", TypeError, r"got '16' of type str"),
     (True, TypeError, r"got True of type bool"),
     ((16, 16, 16), ValueError, r"an int or an \(h, w\) pair, got \(16, 16, 16\) with 3 entries"),
@@ -117,7 +119,8 @@ def test_bad_patch_sizes(patch_size, error, message):
 def test_non_tensor_inputs():
     import numpy as np
 
-    with pytest.raises(TypeError, match=r"images must be a torch.Tensor, got ndarray.*torch.from_numpy"):
+    with pytest.raises(TypeError,
+                       match=r"images must be a torch.Tensor, got ndarray.*torch.from_numpy"):
         image_to_patches(np.zeros((3, 32, 32)), 16)
     with pytest.raises(TypeError, match=r"images must be a torch.Tensor, got list"):
         image_to_patches([[0.0]], 16)
@@ -133,8 +136,10 @@ def test_num_patches_errors():
 
 
 @pytest.mark.parametrize("patches, image_size, message", [
-    (torch.rand(5, 768), 32, r"expected 4 patches for a 32x32 image with 16x16 patches \(2x2 grid\), got 5"),
-    (torch.rand(1, 4, 700), 32, r"should hold C·16·16 values, got 700, which is not a multiple of 256"),
+    (torch.rand(5, 768), 32,
+     r"expected 4 patches for a 32x32 image with 16x16 patches \(2x2 grid\), got 5"),
+    (torch.rand(1, 4, 700), 32,
+     r"should hold C·16·16 values, got 700, which is not a multiple of 256"),
     (torch.rand(768), 32, r"\(B, N, C·P·P\) or \(N, C·P·P\), got 1 dimensions"),
     (torch.rand(4, 768), 33, r"image height 33 is not divisible by patch_size 16"),
 ])
@@ -178,7 +183,8 @@ def test_plot_patch_vector():
     box = ax_vector.get_legend().get_window_extent()  # in pixels on the figure
     (_, bottom), (_, top) = ax_vector.transData.inverted().transform([box.p0, box.p1])
     assert 1.0 < bottom < top <= ax_vector.get_ylim()[1]  # above every pixel value, inside
-    with pytest.raises(ValueError, match=r"index must be in 0 … 5 \(the image has 2×3 = 6 patches\), got 6"):
+    with pytest.raises(ValueError,
+                       match=r"index must be in 0 … 5 \(the image has 2×3 = 6 patches\), got 6"):
         plot_patch_vector(image, 16, 6)
     with pytest.raises(TypeError, match=r"index must be an int, got 1\.0"):
         plot_patch_vector(image, 16, 1.0)

@@ -58,16 +58,19 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      "not one side twice"),
     ("check_image_to_patches", lambda images, P: patches_solution(images, P).tolist(),
      "your function returned a list; return a torch.Tensor of shape (2, 4, 48)"),
-    ("check_num_patches_answers", with_answers(ANSWERS, "check_num_patches_answers", tokens_L32_384=144),
+    ("check_num_patches_answers",
+     with_answers(ANSWERS, "check_num_patches_answers", tokens_L32_384=144),
      "tokens_L32_384: 144 is not right — that is N; the sequence the Transformer reads also "
      "holds the class token"),
-    ("check_num_patches_answers", with_answers(ANSWERS, "check_num_patches_answers", N_L32_384=4608),
+    ("check_num_patches_answers",
+     with_answers(ANSWERS, "check_num_patches_answers", N_L32_384=4608),
      "divide by P twice"),
     ("check_num_patches_answers",  # a typo in a key: that answer is missing
      {**{k: v for k, v in ANSWERS["check_num_patches_answers"].items() if k != "N_B16_224"},
       "n_b16_244": 196},
      "unknown key 'n_b16_244' — did you mean 'N_B16_224'?"),
-    ("check_num_patches_answers", with_answers(ANSWERS, "check_num_patches_answers", N_B16_224="196"),
+    ("check_num_patches_answers",
+     with_answers(ANSWERS, "check_num_patches_answers", N_B16_224="196"),
      "N_B16_224: expected a number, got a str")
 ]
 

@@ -32,7 +32,8 @@ def test_vit_b16_numbers_and_repr():
     module = PositionalEmbedding(196, 768)
     assert module.pos_embed.shape == (1, 197, 768)
     assert module.pos_embed.numel() == 151_296  # (N + 1)·D parameters
-    assert repr(module) == "PositionalEmbedding(num_patches=196, embed_dim=768, num_prefix_tokens=1)"
+    assert repr(module) == ("PositionalEmbedding(num_patches=196, embed_dim=768, "
+                            "num_prefix_tokens=1)")
 
 
 def test_init_is_normal_std_002():
@@ -83,11 +84,13 @@ def test_positions_make_shuffled_patches_distinguishable():
      r"patches, not 196.*vit_tutorial\.interpolation\.resize_pos_embed"),
     (torch.zeros(2, 196, 768), ValueError,
      r"got 196 tokens: it looks like the class token is missing: prepend it first \(ClassToken"),
-    (torch.zeros(2, 198, 768), ValueError, r"got 198 tokens: it looks like the class token was prepended twice"),
+    (torch.zeros(2, 198, 768), ValueError,
+     r"got 198 tokens: it looks like the class token was prepended twice"),
     (torch.zeros(2, 197, 512), ValueError,
      r"tokens have embedding dimension 512 but pos_embed has 768; build the position embedding "
      r"with embed_dim=512"),
-    (torch.zeros(768), ValueError, r"expects tokens of shape \(B, N \+ 1, D\) or \(N \+ 1, D\), got 1 dimensions"),
+    (torch.zeros(768), ValueError,
+     r"expects tokens of shape \(B, N \+ 1, D\) or \(N \+ 1, D\), got 1 dimensions"),
     (torch.zeros(1, 2, 197, 768), ValueError, r"got 4 dimensions \(1, 2, 197, 768\)"),
     ([[0.0]], TypeError, r"tokens must be a torch.Tensor, got list"),
 ])
@@ -97,13 +100,15 @@ def test_forward_errors(tokens, error, message):
 
 
 def test_forward_error_without_class_token():
-    with pytest.raises(ValueError, match=r"expected 24 tokens \(24 patches, no class token\), got 25"):
+    with pytest.raises(ValueError,
+                       match=r"expected 24 tokens \(24 patches, no class token\), got 25"):
         PositionalEmbedding(24, 8, num_prefix_tokens=0)(torch.zeros(1, 25, 8))
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(num_patches=0, embed_dim=8), ValueError, r"num_patches must be a positive int, got 0"),
-    (dict(num_patches=196, embed_dim="768"), TypeError, r"embed_dim must be a positive int, got '768'"),
+    (dict(num_patches=196, embed_dim="768"), TypeError,
+     r"embed_dim must be a positive int, got '768'"),
     (dict(num_patches=196, embed_dim=8, num_prefix_tokens=-1), ValueError,
      r"num_prefix_tokens must be an int >= 0, got -1; pass 1 for a ViT with a class token"),
     (dict(num_patches=196, embed_dim=8, num_prefix_tokens=True), TypeError,
@@ -143,8 +148,9 @@ def test_sincos_layout_row_major_row_then_column_channels():
     torch.testing.assert_close(table[r, c], expected)
     row_channels = torch.cat([table[..., :q], table[..., 2 * q:3 * q]], dim=-1)
     col_channels = torch.cat([table[..., q:2 * q], table[..., 3 * q:]], dim=-1)
-    assert torch.equal(row_channels, row_channels[:, :1].expand_as(row_channels))  # same along a row
-    assert torch.equal(col_channels, col_channels[:1].expand_as(col_channels))  # same down a column
+    # the row channels are the same along a row, the column channels the same down a column
+    assert torch.equal(row_channels, row_channels[:, :1].expand_as(row_channels))
+    assert torch.equal(col_channels, col_channels[:1].expand_as(col_channels))
     # every row has norm sqrt(D/2): sin² + cos² = 1 for each of the D/2 (sin, cos) pairs
     torch.testing.assert_close(table.norm(dim=-1), torch.full((gh, gw), math.sqrt(D / 2)))
 
@@ -165,12 +171,14 @@ def test_sincos_is_a_channel_permutation_of_mae():
 
 
 @pytest.mark.parametrize("args, kwargs, error, message", [
-    ((7, 30), {}, ValueError, r"embed_dim 30 is not divisible by 4.*use a multiple of 4 \(e\.g\. 28 or 32\)"),
+    ((7, 30), {}, ValueError,
+     r"embed_dim 30 is not divisible by 4.*use a multiple of 4 \(e\.g\. 28 or 32\)"),
     ((7, 2), {}, ValueError, r"embed_dim 2 is not divisible by 4.*\(e\.g\. 4 or 8\)"),
     ((0, 64), {}, ValueError, r"grid_size must be a positive int, got 0"),
     (((4, 0), 64), {}, ValueError, r"grid_size\[1\] \(width\) must be a positive int, got 0"),
     ((7.0, 64), {}, TypeError, r"grid_size must be an int or an \(h, w\) pair of ints, got 7\.0"),
-    ((7, 64), dict(temperature=-1.0), ValueError, r"temperature must be a positive number, got -1\.0"),
+    ((7, 64), dict(temperature=-1.0), ValueError,
+     r"temperature must be a positive number, got -1\.0"),
 ])
 def test_sincos_errors(args, kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -183,7 +191,8 @@ def test_plot_shuffled_patches_and_channels():
     from vit_tutorial.positional_embedding import plot_pos_embed_channels, plot_shuffled_patches
 
     image = torch.rand(1, 28, 28)
-    fig, axes = plot_shuffled_patches(image, 4, torch.randperm(49, generator=torch.Generator().manual_seed(0)))
+    permutation = torch.randperm(49, generator=torch.Generator().manual_seed(0))
+    fig, axes = plot_shuffled_patches(image, 4, permutation)
     assert len(axes) == 2
     with pytest.raises(ValueError, match=r"image must have shape \(C, H, W\)"):
         plot_shuffled_patches(image[None], 4, torch.arange(49))

@@ -1,5 +1,6 @@
-"""Lesson 04's exercise checkers (``vit_tutorial.exercises.positional_embedding``): right answers pass,
-the student stub is "not implemented yet", and each known mistake gets its own hint."""
+"""Lesson 04's exercise checkers (``vit_tutorial.exercises.positional_embedding``): right
+answers pass, the student stub is "not implemented yet", and each known mistake gets its own
+hint."""
 
 import pytest
 import torch
@@ -62,7 +63,8 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
 
 
 def test_the_lesson_has_these_checkers_and_each_gets_wrong_answers():
-    assert set(CHECKERS["04_positional_embeddings"][1]) == set(SOLUTIONS) == {name for name, _, _ in WRONG}
+    assert (set(CHECKERS["04_positional_embeddings"][1]) == set(SOLUTIONS)
+            == {name for name, _, _ in WRONG})
 
 
 @pytest.mark.parametrize("name", sorted(SOLUTIONS))

@@ -31,9 +31,10 @@ def test_tile_ij_is_patch_ij_row_major(grid):
     gh, gw = grid
     pos_embed = torch.randn(1, gh * gw + 1, 8)
     sim = position_similarity(pos_embed, grid)
-    i, j, k, l = gh - 1, 1, 0, gw - 1
-    expected = F.cosine_similarity(pos_embed[0, 1 + i * gw + j], pos_embed[0, 1 + k * gw + l], dim=0)
-    torch.testing.assert_close(sim[i, j, k, l], expected)
+    row1, col1, row2, col2 = gh - 1, 1, 0, gw - 1  # patches (i, j) and (k, l)
+    first, second = 1 + row1 * gw + col1, 1 + row2 * gw + col2  # row-major, after x_class
+    expected = F.cosine_similarity(pos_embed[0, first], pos_embed[0, second], dim=0)
+    torch.testing.assert_close(sim[row1, col1, row2, col2], expected)
 
 
 def test_the_three_input_forms_agree():
@@ -41,7 +42,8 @@ def test_the_three_input_forms_agree():
     pos_embed = torch.randn(1, 25, 8)
     sim = position_similarity(pos_embed, (4, 6))
     torch.testing.assert_close(position_similarity(pos_embed[0], (4, 6)), sim)
-    torch.testing.assert_close(position_similarity(pos_embed[0, 1:], (4, 6), num_prefix_tokens=0), sim)
+    torch.testing.assert_close(
+        position_similarity(pos_embed[0, 1:], (4, 6), num_prefix_tokens=0), sim)
     torch.testing.assert_close(position_similarity(pos_embed[0, 1:], (4, 6), 0),
                                position_similarity(torch.cat([torch.zeros(3, 8), pos_embed[0, 1:]]),
                                                    (4, 6), num_prefix_tokens=3))
@@ -114,10 +116,12 @@ def test_locality_score_reference_values():
 
 
 @pytest.mark.parametrize("similarity, kwargs, message", [
-    (torch.ones(2, 2, 2, 2), {}, r"a 2x2 grid has no pair of patches 4 or more steps apart \(the largest "
-                                 r"distance is 2\).*e\.g\. 3x3 for far=4, or pass a smaller far"),
+    (torch.ones(2, 2, 2, 2), {}, r"a 2x2 grid has no pair of patches 4 or more steps apart "
+                                 r"\(the largest distance is 2\).*e\.g\. 3x3 for far=4, "
+                                 r"or pass a smaller far"),
     (torch.ones(1, 4, 1, 4), {}, r"a 1x4 grid has no pair"),
-    (torch.ones(3, 3, 3, 3), dict(far=1), r"far must be an int >= 2 \(1 step is a neighbour\), got 1"),
+    (torch.ones(3, 3, 3, 3), dict(far=1),
+     r"far must be an int >= 2 \(1 step is a neighbour\), got 1"),
     (torch.ones(49, 49), {}, r"similarity must have shape \(H/P, W/P, H/P, W/P\), got \(49, 49\); "
                              r"compute it with position_similarity"),
     (torch.ones(7, 7, 7, 6), {}, r"got \(7, 7, 7, 6\)"),
@@ -136,11 +140,13 @@ def test_locality_score_errors(similarity, kwargs, message):
                                     r"num_prefix_tokens=1 for this grid \(one class-token row\)"),
     (torch.zeros(1, 197, 8), 7, 1, r"got 197; pass num_prefix_tokens=148 for this grid, or "
                                    r"grid_size=14 if the 196 patches form a 14x14 grid"),
-    (torch.zeros(1, 50, 8), (8, 8), 1, r"got 50; the grid is too large for this table.*grid_size=7"),
+    (torch.zeros(1, 50, 8), (8, 8), 1, r"got 50; the grid is too large for this table"
+                                       r".*grid_size=7"),
     (torch.zeros(1, 50, 8), 0, 1, r"grid_size must be a positive int, got 0"),
     (torch.zeros(1, 50, 8), (7, -7), 1, r"grid_size\[1\] \(width\) must be a positive int, got -7"),
     (torch.zeros(2, 50, 8), 7, 1, r"got \(2, 50, 8\); this looks like a batch of tokens"),
-    (torch.zeros(50), 7, 1, r"pos_embed must have shape \(1, N \+ 1, D\) or \(N \+ 1, D\), got 1 dimensions"),
+    (torch.zeros(50), 7, 1, r"pos_embed must have shape \(1, N \+ 1, D\) or \(N \+ 1, D\), "
+                            r"got 1 dimensions"),
     (torch.zeros(1, 1, 50, 8), 7, 1, r"got 4 dimensions"),
     (torch.zeros(1, 50, 8), 7, -1, r"num_prefix_tokens must be an int >= 0, got -1"),
 ])
@@ -152,9 +158,11 @@ def test_position_similarity_value_errors(pos_embed, grid, prefix, message):
 def test_position_similarity_type_errors():
     import numpy as np
 
-    with pytest.raises(TypeError, match=r"pos_embed must be a torch.Tensor, got ndarray.*torch.from_numpy"):
+    with pytest.raises(TypeError,
+                       match=r"pos_embed must be a torch.Tensor, got ndarray.*torch.from_numpy"):
         position_similarity(np.zeros((50, 8)), 7)
-    with pytest.raises(TypeError, match=r"grid_size must be an int or an \(h, w\) pair of ints, got '7'"):
+    with pytest.raises(TypeError,
+                       match=r"grid_size must be an int or an \(h, w\) pair of ints, got '7'"):
         position_similarity(torch.zeros(50, 8), "7")
     with pytest.raises(TypeError, match=r"similarity must be a torch.Tensor, got list"):
         locality_score([[1.0]])

@@ -80,7 +80,8 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
 
 
 def test_the_lesson_has_these_checkers_and_each_gets_wrong_answers():
-    assert set(CHECKERS["05_position_similarity"][1]) == set(SOLUTIONS) == {name for name, _, _ in WRONG}
+    assert (set(CHECKERS["05_position_similarity"][1]) == set(SOLUTIONS)
+            == {name for name, _, _ in WRONG})
 
 
 @pytest.mark.parametrize("name", sorted(SOLUTIONS))

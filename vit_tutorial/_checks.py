@@ -28,7 +28,8 @@ def check_positive_int(value: object, name: str) -> int:
             f"pass a whole number such as 16"
         )
     if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value}; pass a whole number such as 16")
+        raise ValueError(f"{name} must be a positive int, got {value}; "
+                         f"pass a whole number such as 16")
     return int(value)
 
 
@@ -41,7 +42,8 @@ def to_pair(value: object, name: str) -> tuple[int, int]:
         >>> to_pair((32, 48), "image_size")
         (32, 48)
     """
-    if isinstance(value, torch.Size) or (isinstance(value, Sequence) and not isinstance(value, str)):
+    if (isinstance(value, torch.Size)
+            or (isinstance(value, Sequence) and not isinstance(value, str))):
         if len(value) != 2:
             raise ValueError(
                 f"{name} must be an int or an (h, w) pair, got {tuple(value)!r} with "

@@ -51,7 +51,8 @@ def prepend_class_token(tokens: torch.Tensor, cls_token: torch.Tensor) -> torch.
     if tokens.shape[-1] != D:
         raise ValueError(
             f"tokens have embedding dimension {tokens.shape[-1]} but cls_token has {D}; "
-            f"build the class token with embed_dim={tokens.shape[-1]} (the D of the patch embedding)"
+            f"build the class token with embed_dim={tokens.shape[-1]} "
+            f"(the D of the patch embedding)"
         )
     for value, name in ((tokens, "tokens"), (cls_token, "cls_token")):
         if not value.is_floating_point():

@@ -39,7 +39,8 @@ def check_tokens(z: object, embed_dim: int) -> torch.Tensor:
 
 
 class Attention(nn.Module):
-    r"""Multi-head self-attention (MSA, Appendix A): $\mathrm{softmax}(qk^\top/\sqrt{D_h})\,v$ per head.
+    r"""Multi-head self-attention (MSA, Appendix A): $\mathrm{softmax}(qk^\top/\sqrt{D_h})\,v$
+    per head.
 
     Args:
         embed_dim: $D$.
@@ -60,7 +61,8 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, return_attention: bool = False):
         check_tokens(x, self.embed_dim)
         B, T, D = x.shape
-        qkv = self.qkv(x).reshape(B, T, 3, self.num_heads, self.head_dim)  # (B, T, 3·D) -> (B, T, 3, h, D_h)
+        # (B, T, 3·D) -> (B, T, 3, h, D_h)
+        qkv = self.qkv(x).reshape(B, T, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, h, T, D_h)
         if return_attention:
             # The same computation written out, so the weights A can be returned.

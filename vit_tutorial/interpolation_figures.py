@@ -65,7 +65,8 @@ def plot_resized_channels(pos_embeds, titles, grid_sizes=None, num_prefix_tokens
     channels = list(channels)
     for ch in channels:
         if not 0 <= ch < D:
-            raise ValueError(f"channel {ch} is out of range for D = {D}; pick channels in 0..{D - 1}")
+            raise ValueError(f"channel {ch} is out of range for D = {D}; "
+                             f"pick channels in 0..{D - 1}")
 
     fig, axes = plt.subplots(len(channels), len(maps), squeeze=False, layout="constrained",
                              figsize=(2.6 * len(maps) + 0.8, 2.5 * len(channels)))

@@ -59,7 +59,7 @@ class ViTConfig:
     num_heads: int = 12  # h, "Heads"
     mlp_dim: int = 3072  # "MLP size" = 4·D
     dropout: float = 0.0  # Appendix B.1: 0.1 for some runs, 0 at inference
-    positional_embedding: str = "learned"  # the paper's learned 1-D E_pos; "sincos"/"none": lesson 04
+    positional_embedding: str = "learned"  # the paper's 1-D E_pos; "sincos"/"none": lesson 04
     num_register_tokens: int = 0  # lesson 10: extra learned tokens after the class token
     prefix_pos_embed: bool = True  # E_pos rows for the class token (and registers), as the paper
 
@@ -245,7 +245,8 @@ _TABLE_1 = {  # layers L, hidden size D, MLP size, heads h
     "H": dict(depth=32, embed_dim=1280, mlp_dim=5120, num_heads=16),  # "632M"
 }
 
-CONFIGS = {  # name -> ViTConfig; "vit_b_16" = ViT-Base with 16×16 patches, as torchvision names them
+# name -> ViTConfig; "vit_b_16" = ViT-Base with 16×16 patches, as torchvision names them
+CONFIGS = {
     f"vit_{size.lower()}_{patch}": ViTConfig(patch_size=patch, **_TABLE_1[size])
     for size, patch in (("B", 16), ("B", 32), ("L", 16), ("L", 32), ("H", 14))
 }
@@ -304,7 +305,8 @@ class TinyViT(VisionTransformer):
 
 
 TINY_VIT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "tiny_vit_digits.pt"
-TINY_VIT_SHA256 = "daa8219a396d718add549551da88491a36700942dbefa5dd1b717b155f64c6e3"  # python -m vit_tutorial.train reproduces it (one CPU thread)
+# python -m vit_tutorial.train reproduces it (one CPU thread)
+TINY_VIT_SHA256 = "daa8219a396d718add549551da88491a36700942dbefa5dd1b717b155f64c6e3"
 
 
 def stored_config(checkpoint: dict, path: Path | str = "the checkpoint") -> ViTConfig:

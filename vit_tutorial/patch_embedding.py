@@ -26,8 +26,8 @@ from torch import nn
 from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
 from vit_tutorial.patches import image_to_patches
 
-__all__ = ["PatchEmbedding", "LinearPatchEmbedding", "plot_embedding_channels", "plot_principal_components",
-           "plot_rgb_tokens", "principal_components"]
+__all__ = ["PatchEmbedding", "LinearPatchEmbedding", "plot_embedding_channels",
+           "plot_principal_components", "plot_rgb_tokens", "principal_components"]
 
 
 class _PatchEmbeddingBase(nn.Module):
@@ -113,7 +113,8 @@ class PatchEmbedding(_PatchEmbeddingBase):
         patch, so a different size needs a new module and resized embeddings (lesson 06).
     """
 
-    def __init__(self, image_size: int | tuple[int, int] = 224, patch_size: int | tuple[int, int] = 16,
+    def __init__(self, image_size: int | tuple[int, int] = 224,
+                 patch_size: int | tuple[int, int] = 16,
                  in_channels: int = 3, embed_dim: int = 768):
         super().__init__(image_size, patch_size, in_channels, embed_dim)
         self.proj = nn.Conv2d(self.in_channels, self.embed_dim,
@@ -146,7 +147,8 @@ class LinearPatchEmbedding(_PatchEmbeddingBase):
     >>> torch.testing.assert_close(linear.to_conv()(x), conv(x))
     """
 
-    def __init__(self, image_size: int | tuple[int, int] = 224, patch_size: int | tuple[int, int] = 16,
+    def __init__(self, image_size: int | tuple[int, int] = 224,
+                 patch_size: int | tuple[int, int] = 16,
                  in_channels: int = 3, embed_dim: int = 768):
         super().__init__(image_size, patch_size, in_channels, embed_dim)
         ph, pw = self.patch_size
@@ -170,7 +172,8 @@ class LinearPatchEmbedding(_PatchEmbeddingBase):
         conv = conv_embedding.proj
         linear = linear.to(device=conv.weight.device, dtype=conv.weight.dtype)
         with torch.no_grad():
-            linear.proj.weight.copy_(conv.weight.reshape(conv.out_channels, -1))  # (D, C, P, P) -> (D, C·P·P)
+            linear.proj.weight.copy_(
+                conv.weight.reshape(conv.out_channels, -1))  # (D, C, P, P) -> (D, C·P·P)
             linear.proj.bias.copy_(conv.bias)
         return linear
 
@@ -208,13 +211,15 @@ def plot_embedding_channels(tokens: torch.Tensor, grid_size: int | tuple[int, in
     if tokens.ndim != 2 or tokens.shape[0] != gh * gw:
         raise ValueError(
             f"tokens must have shape (N, D) with N = {gh}·{gw} = {gh * gw}, got "
-            f"{tuple(tokens.shape)}; pass one image's tokens, e.g. tokens[0], without the class token"
+            f"{tuple(tokens.shape)}; pass one image's tokens, e.g. tokens[0], "
+            f"without the class token"
         )
     channels = list(channels)
     D = tokens.shape[1]
     for ch in channels:
         if not 0 <= ch < D:
-            raise ValueError(f"channel {ch} is out of range for D = {D}; pick channels in 0..{D - 1}")
+            raise ValueError(f"channel {ch} is out of range for D = {D}; "
+                             f"pick channels in 0..{D - 1}")
     maps = tokens.detach().cpu().T.reshape(D, gh, gw)  # (N, D) -> (D, N) -> (D, H/P, W/P)
     if axes is None:
         fig, axes = plt.subplots(1, len(channels), figsize=(2.6 * len(channels), 2.8),
@@ -230,8 +235,7 @@ def plot_embedding_channels(tokens: torch.Tensor, grid_size: int | tuple[int, in
     return fig, axes
 
 
-def plot_rgb_tokens(tokens: torch.Tensor, grid_size: int | tuple[int, int], titles=None,
-                    axes=None):
+def plot_rgb_tokens(tokens: torch.Tensor, grid_size: int | tuple[int, int], titles=None, axes=None):
     r"""Draw sequences of 3-channel tokens ($D = 3$) as small RGB pictures over the patch grid.
 
     Token $i$ is put back at grid position ``(i // (W/P), i % (W/P))`` (row-major, the order
@@ -273,8 +277,7 @@ def plot_rgb_tokens(tokens: torch.Tensor, grid_size: int | tuple[int, int], titl
     if len(titles) != K:
         raise ValueError(f"got {len(titles)} titles for {K} sequences; pass one title per sequence")
     if axes is None:
-        fig, axes = plt.subplots(1, K, figsize=(3.4 * K, 3.6), squeeze=False,
-                                 layout="constrained")
+        fig, axes = plt.subplots(1, K, figsize=(3.4 * K, 3.6), squeeze=False, layout="constrained")
         axes = list(axes[0])
     else:
         axes = list(axes)

@@ -18,7 +18,6 @@ from 2-D-aware variants (Sec. 3.1; Appendix D.4, Table 8: none 0.614, 1-D 0.642,
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
@@ -84,7 +83,8 @@ class PositionalEmbedding(nn.Module):
         self.embed_dim = check_positive_int(embed_dim, "embed_dim")  # D
         self.num_prefix_tokens = check_num_prefix_tokens(num_prefix_tokens)  # 1 = class token
         num_positions = self.num_prefix_tokens + self.num_patches  # N + 1
-        self.pos_embed = nn.Parameter(torch.empty(1, num_positions, self.embed_dim))  # (1, N + 1, D)
+        # E_pos: (1, N + 1, D)
+        self.pos_embed = nn.Parameter(torch.empty(1, num_positions, self.embed_dim))
         nn.init.normal_(self.pos_embed, std=0.02)  # the original code's initialisation
 
     def _describe(self, count: int) -> str:
@@ -135,7 +135,8 @@ class PositionalEmbedding(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         tokens = self._check_tokens(tokens)
-        pos = self.pos_embed if tokens.ndim == 3 else self.pos_embed[0]  # (1, N + 1, D) or (N + 1, D)
+        # (1, N + 1, D), or (N + 1, D) for unbatched tokens
+        pos = self.pos_embed if tokens.ndim == 3 else self.pos_embed[0]
         return tokens + pos  # (B, N + 1, D) + (1, N + 1, D) -> (B, N + 1, D), broadcast over B
 
     def extra_repr(self) -> str:

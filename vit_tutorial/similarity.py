@@ -50,7 +50,8 @@ def pos_embed_of(model: torch.nn.Module) -> tuple[torch.Tensor, tuple[int, int],
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a ViT (torch.nn.Module), got {type(model).__name__}")
     name = type(model).__name__
-    if hasattr(model, "positional_embedding") and hasattr(model.positional_embedding, "pos_embed"):  # ours
+    if (hasattr(model, "positional_embedding")
+            and hasattr(model.positional_embedding, "pos_embed")):  # ours
         table, grid = model.positional_embedding.pos_embed, model.patch_embed.grid_size
         prefix = model.positional_embedding.num_prefix_tokens
     elif hasattr(model, "encoder") and hasattr(model.encoder, "pos_embedding"):  # torchvision
@@ -341,7 +342,8 @@ class _Layout:
         if fit <= 0:
             raise ValueError(f"the figure ({fw:.1f}x{fh:.1f} in) is too small for the labels "
                              f"and the colour bar; use at least "
-                             f"{self.LEFT + self.RIGHT + 1:.1f}x{self.BOTTOM + self.top + 1:.1f} in")
+                             f"{self.LEFT + self.RIGHT + 1:.1f}x"
+                             f"{self.BOTTOM + self.top + 1:.1f} in")
         box = dict(left=self.LEFT / fw, right=(self.LEFT + self.grid_w * fit) / fw,
                    bottom=self.BOTTOM / fh, top=(self.BOTTOM + self.grid_h * fit) / fh)
         return box, dict(wspace=self.gap / self.tile_w, hspace=self.gap / self.tile_h)

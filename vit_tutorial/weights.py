@@ -38,9 +38,12 @@ TORCHVISION_KEYS = (
     ("class_token.cls_token", "class_token"),
     ("positional_embedding.pos_embed", "encoder.pos_embedding"),
     ("encoder.blocks.{i}.norm1.{wb}", "encoder.layers.encoder_layer_{i}.ln_1.{wb}"),
-    ("encoder.blocks.{i}.attn.qkv.weight", "encoder.layers.encoder_layer_{i}.self_attention.in_proj_weight"),
-    ("encoder.blocks.{i}.attn.qkv.bias", "encoder.layers.encoder_layer_{i}.self_attention.in_proj_bias"),
-    ("encoder.blocks.{i}.attn.proj.{wb}", "encoder.layers.encoder_layer_{i}.self_attention.out_proj.{wb}"),
+    ("encoder.blocks.{i}.attn.qkv.weight",
+     "encoder.layers.encoder_layer_{i}.self_attention.in_proj_weight"),
+    ("encoder.blocks.{i}.attn.qkv.bias",
+     "encoder.layers.encoder_layer_{i}.self_attention.in_proj_bias"),
+    ("encoder.blocks.{i}.attn.proj.{wb}",
+     "encoder.layers.encoder_layer_{i}.self_attention.out_proj.{wb}"),
     ("encoder.blocks.{i}.norm2.{wb}", "encoder.layers.encoder_layer_{i}.ln_2.{wb}"),
     ("encoder.blocks.{i}.mlp.fc1.{wb}", "encoder.layers.encoder_layer_{i}.mlp.0.{wb}"),
     ("encoder.blocks.{i}.mlp.fc2.{wb}", "encoder.layers.encoder_layer_{i}.mlp.3.{wb}"),
@@ -60,9 +63,11 @@ TIMM_KEYS = (  # our names follow timm's, so only the module paths differ
 
 _TABLES = {"torchvision": TORCHVISION_KEYS, "timm": TIMM_KEYS}
 _REQUIRED = ("patch_embed.proj.weight", "patch_embed.proj.bias", "class_token.cls_token",
-             "positional_embedding.pos_embed", "norm.weight", "norm.bias", "head.weight", "head.bias")
+             "positional_embedding.pos_embed", "norm.weight", "norm.bias",
+             "head.weight", "head.bias")
 _FIELDS = {"{i}": r"(?P<i>\d+)", "{wb}": r"(?P<wb>weight|bias)",
-           "{rest}": r"(?P<rest>(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(?:weight|bias))"}
+           "{rest}": r"(?P<rest>(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)"
+                     r"\.(?:weight|bias))"}
 
 
 def _pattern(key: str) -> re.Pattern:
@@ -77,7 +82,8 @@ def _guess_source(keys) -> str | None:
     if any(k.startswith("module.") for k in keys):
         return "the keys start with 'module.' (saved from DataParallel): strip that prefix first"
     if any(k.startswith("conv_proj.") or k.startswith("encoder.layers.") for k in keys):
-        return "these look like torchvision keys (conv_proj.*, encoder.layers.*): use source='torchvision' / from_torchvision"
+        return ("these look like torchvision keys (conv_proj.*, encoder.layers.*): "
+                "use source='torchvision' / from_torchvision")
     if any(k.startswith("blocks.") for k in keys) and "cls_token" in keys:
         return "these look like timm keys (blocks.*, cls_token): use source='timm' / from_timm"
     if any(k.startswith("encoder.blocks.") for k in keys):
@@ -160,8 +166,9 @@ def from_torchvision(model: nn.Module) -> VisionTransformer:
 
     if not isinstance(model, TV):
         raise TypeError(f"from_torchvision expects a torchvision VisionTransformer, got "
-                        f"{type(model).__name__}" + ("; use from_timm for timm models"
-                                                     if type(model).__module__.startswith("timm") else ""))
+                        f"{type(model).__name__}"
+                        + ("; use from_timm for timm models"
+                           if type(model).__module__.startswith("timm") else ""))
     if not isinstance(model.conv_proj, nn.Conv2d):
         raise _unsupported("torchvision", "a convolutional stem (conv_stem_configs)")
     if list(dict(model.heads.named_children())) != ["head"]:
@@ -169,9 +176,9 @@ def from_torchvision(model: nn.Module) -> VisionTransformer:
     layers = list(model.encoder.layers)
     if not all(type(layer) is EncoderBlock for layer in layers):
         raise _unsupported("torchvision", "custom encoder blocks")
-    _check_norm_and_act("torchvision", [model.encoder.ln] + [n for l in layers for n in (l.ln_1, l.ln_2)],
-                        [l.mlp[1] for l in layers])
-    if any(l.self_attention.in_proj_bias is None for l in layers):
+    norms = [model.encoder.ln] + [n for layer in layers for n in (layer.ln_1, layer.ln_2)]
+    _check_norm_and_act("torchvision", norms, [layer.mlp[1] for layer in layers])
+    if any(layer.self_attention.in_proj_bias is None for layer in layers):
         raise _unsupported("torchvision", "attention without bias")
     config = ViTConfig(image_size=model.image_size, patch_size=model.patch_size,
                        in_channels=model.conv_proj.in_channels, num_classes=model.num_classes,
@@ -194,37 +201,46 @@ def from_timm(model: nn.Module) -> VisionTransformer:
                         + ("; use from_torchvision for torchvision models"
                            if type(model).__module__.startswith("torchvision") else ""))
     checks = [
-        (model.has_class_token and model.cls_token is not None, "no class token (class_token=False)"),
-        (model.global_pool == "token", f"global pooling {model.global_pool!r} instead of the class token"),
+        (model.has_class_token and model.cls_token is not None,
+         "no class token (class_token=False)"),
+        (model.global_pool == "token",
+         f"global pooling {model.global_pool!r} instead of the class token"),
         (model.attn_pool is None, "attention pooling (global_pool='map')"),
         (model.pos_embed is not None, "no position embedding (pos_embed='none')"),
         (not model.dynamic_img_size, "dynamic image size"),
-        (isinstance(model.head, nn.Linear) and model.num_classes > 0, "no classification head (num_classes=0)"),
-        (isinstance(model.norm_pre, nn.Identity), "a LayerNorm before the blocks (pre_norm, as in CLIP)"),
+        (isinstance(model.head, nn.Linear) and model.num_classes > 0,
+         "no classification head (num_classes=0)"),
+        (isinstance(model.norm_pre, nn.Identity),
+         "a LayerNorm before the blocks (pre_norm, as in CLIP)"),
         (isinstance(model.fc_norm, nn.Identity), "a norm after pooling (fc_norm)"),
-        (isinstance(model.patch_embed.norm, nn.Identity), "a norm in the patch embedding (embed_norm)"),
+        (isinstance(model.patch_embed.norm, nn.Identity),
+         "a norm in the patch embedding (embed_norm)"),
         (model.patch_embed.proj.bias is not None, "a patch embedding without bias"),
     ]
     for ok, variant in checks:
         if not ok:
             raise _unsupported("timm", variant)
     for block in model.blocks:
-        if type(block) is not Block or type(block.attn) is not Attention or type(block.mlp) is not Mlp:
+        if (type(block) is not Block or type(block.attn) is not Attention
+                or type(block.mlp) is not Mlp):
             raise _unsupported("timm", f"blocks of type {type(block).__name__} "
-                                       f"(attention {type(block.attn).__name__}, MLP {type(block.mlp).__name__})")
+                                       f"(attention {type(block.attn).__name__}, "
+                                       f"MLP {type(block.mlp).__name__})")
         if not (isinstance(block.ls1, nn.Identity) and isinstance(block.ls2, nn.Identity)):
             raise _unsupported("timm", "layer scale (init_values)")
-        if not (isinstance(block.attn.q_norm, nn.Identity) and isinstance(block.attn.k_norm, nn.Identity)):
+        if not (isinstance(block.attn.q_norm, nn.Identity)
+                and isinstance(block.attn.k_norm, nn.Identity)):
             raise _unsupported("timm", "qk-norm")
         if not isinstance(getattr(block.attn, "norm", nn.Identity()), nn.Identity) \
                 or not isinstance(getattr(block.mlp, "norm", nn.Identity()), nn.Identity):
-            raise _unsupported("timm", "extra norms inside attention or MLP (scale_attn_norm / scale_mlp_norm)")
+            raise _unsupported("timm", "extra norms inside attention or MLP "
+                                       "(scale_attn_norm / scale_mlp_norm)")
         if getattr(block.attn, "gate", None) is not None:
             raise _unsupported("timm", "gated attention")
         if block.attn.qkv.bias is None:
             raise _unsupported("timm", "attention without qkv bias (qkv_bias=False)")
-    _check_norm_and_act("timm", [model.norm] + [n for b in model.blocks for n in (b.norm1, b.norm2)],
-                        [b.mlp.act for b in model.blocks])
+    norms = [model.norm] + [n for b in model.blocks for n in (b.norm1, b.norm2)]
+    _check_norm_and_act("timm", norms, [b.mlp.act for b in model.blocks])
     embed = model.patch_embed
     config = ViTConfig(image_size=tuple(embed.img_size), patch_size=tuple(embed.patch_size),
                        in_channels=embed.proj.in_channels, num_classes=model.num_classes,

@@ -4,7 +4,8 @@ lesson beside this one).
 A checker ``check_<name>(answer)`` prints its feedback and returns a :class:`CheckResult`.
 "Implement it" checkers run the learner's function on several cases and compare it with
 the package's own reference; "check your understanding" checkers compare a dict of answers
-with :class:`~vit_tutorial.exercises.questions.Question` s. The conventions are in the README ("For teachers").
+with :class:`~vit_tutorial.exercises.questions.Question` s. The conventions are in the
+README ("For teachers").
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from vit_tutorial.threads import single_thread
 
 __all__ = ["CheckResult", "NOT_IMPLEMENTED", "Stop", "WholeModuleCalled", "as_double",
            "as_number", "checker", "close", "count_parameters",
-           "distinct_values", "fail", "guard_methods", "on_meta", "TIME_LIMIT", "random_block", "run_answer", "shape_text",
-           "tensor_problem", "type_name"]
+           "distinct_values", "fail", "guard_methods", "on_meta", "TIME_LIMIT", "random_block",
+           "run_answer", "shape_text", "tensor_problem", "type_name"]
 
 NOT_IMPLEMENTED = ("not implemented yet — replace the `raise NotImplementedError` with your "
                    "code, then run this cell again")

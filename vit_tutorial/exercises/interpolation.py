@@ -1,4 +1,5 @@
-r"""Exercises of lesson 06, interpolating position embeddings (``notebooks/06_interpolation.ipynb``): their checkers."""
+r"""Exercises of lesson 06, interpolating position embeddings
+(``notebooks/06_interpolation.ipynb``): their checkers."""
 
 from __future__ import annotations
 

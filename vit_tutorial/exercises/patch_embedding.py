@@ -1,4 +1,5 @@
-r"""Exercises of lesson 02, patch embeddings (``notebooks/02_patch_embeddings.ipynb``): their checkers."""
+r"""Exercises of lesson 02, patch embeddings (``notebooks/02_patch_embeddings.ipynb``): their
+checkers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-r"""Exercises of lesson 04, position embeddings (``notebooks/04_positional_embeddings.ipynb``): their checkers."""
+r"""Exercises of lesson 04, position embeddings (``notebooks/04_positional_embeddings.ipynb``):
+their checkers."""
 
 from __future__ import annotations
 

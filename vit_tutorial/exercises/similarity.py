@@ -1,4 +1,5 @@
-r"""Exercises of lesson 05, what the position embeddings learn (``notebooks/05_position_similarity.ipynb``): their checkers."""
+r"""Exercises of lesson 05, what the position embeddings learn
+(``notebooks/05_position_similarity.ipynb``): their checkers."""
 
 from __future__ import annotations
 
@@ -84,10 +85,12 @@ def check_position_similarity(fn) -> str:
         N = gh * gw
         what = f"a {gh}×{gw} grid" + (" (non-square)" if gh != gw else "") + f", D = {D}"
         pos_embed = torch.randn(1, 1 + N, D) * 2 + 0.5
+        whole = f"input of size {(N + 1) ** 2}"  # the error when row 0 (x_class) is left in
         got = run_answer(fn, pos_embed.clone(), grid, case=f"on {what}: ",
-                   hint=lambda error: ("(N + 1)² values: the class token's row is still in — "
-                                       "drop row 0 (pos_embed[0, 1:]) before comparing"
-                                       if f"input of size {(N + 1) ** 2}" in str(error) else None))
+                   hint=lambda error, whole=whole: (
+                       "(N + 1)² values: the class token's row is still in — "
+                       "drop row 0 (pos_embed[0, 1:]) before comparing"
+                       if whole in str(error) else None))
         expected = position_similarity(pos_embed, grid)
         x = pos_embed[0, 1:]  # (N, D)
         head = F.normalize(pos_embed[0, :-1], dim=-1)

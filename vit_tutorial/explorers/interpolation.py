@@ -183,8 +183,8 @@ def accuracy_text(rows: int, columns: int, mode: str) -> str:
     side = TINY_VIT_CONFIG.image_size // P
     base = resolution_accuracy(side, side, "bicubic")
     return (f"TinyViT at {P * rows}×{P * columns} ({rows}×{columns} grid, {mode} E_pos, "
-            f"no fine-tuning): {new:.1%} of the 360 test digits; at {P * side}×{P * side}, where it was "
-            f"trained: {base:.1%}")
+            f"no fine-tuning): {new:.1%} of the 360 test digits; "
+            f"at {P * side}×{P * side}, where it was trained: {base:.1%}")
 
 
 class InterpolationExplorer(Explorer):

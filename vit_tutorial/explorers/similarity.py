@@ -29,8 +29,8 @@ from vit_tutorial.similarity import (
 )
 from vit_tutorial.weights import WeightsUnavailable, torchvision_pretrained_state_dict
 
-__all__ = ["SIMILARITY_SOURCES", "SimilarityView", "similarity_source", "similarity_view", "clear_caches",
-           "SimilarityExplorer", "similarity_explorer"]
+__all__ = ["SIMILARITY_SOURCES", "SimilarityView", "similarity_source", "similarity_view",
+           "clear_caches", "SimilarityExplorer", "similarity_explorer"]
 
 
 def _tiny_grid() -> tuple[int, int]:
