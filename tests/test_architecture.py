@@ -24,6 +24,7 @@ AFTER = ("after_the_paper",)
 FLOORS = (HELPERS, LESSONS, MODEL, AFTER)  # everything else is a face
 FACE_EDGES = {  # face -> the faces it may import (inside a sub-package, modules import
     "experiments": {"train"},  # each other freely, but never in a cycle)
+    "course_model": {"train"},
     "editions": {"classroom", "course"},
     "site": {"course"},
     "widgets": {"explorers"},

@@ -22,11 +22,64 @@ from vit_tutorial._checks import (
     check_tensor,
     to_pair,
 )
-from vit_tutorial.grid import grid_distances
+from vit_tutorial.grid import grid_distances, grid_positions
 
-__all__ = ["mean_attention_distance", "uniform_attention_distance", "plot_attention_distance",
+__all__ = ["row_column_score", "mean_attention_distance", "uniform_attention_distance",
+           "plot_attention_distance",
            "HEAD_FUSIONS", "attention_rollout", "rollout_map", "mass_on_ink",
            "plot_rollout"]
+
+
+def row_column_score(similarity: torch.Tensor, axis: str = "both", min_steps: int = 2
+                     ) -> float:
+    r"""Figure 7 (centre)'s second pattern, as a number: how much more alike two patches'
+    position embeddings are when they share a row or a column (Sec. 4.5).
+
+    Distance alone makes near patches alike (lesson 05's locality score), so pairs are
+    compared at equal distance: for every pair in the same row (or column) at least
+    ``min_steps`` apart, its similarity minus the mean similarity of pairs that share
+    neither, at the same straight-line distance (interpolated between the distances that
+    occur). The score is the mean of those differences: about 0 without such structure.
+
+    Args:
+        similarity: ``(H/P, W/P, H/P, W/P)`` from
+            :func:`vit_tutorial.similarity.position_similarity`.
+        axis: ``"rows"``, ``"columns"`` or ``"both"``.
+        min_steps: the shortest distance counted (1 would compare neighbours, which are alike
+            for being near).
+
+    Returns:
+        The score, a Python float.
+    """
+    check_tensor(similarity, "similarity")
+    if similarity.ndim != 4 or similarity.shape[:2] != similarity.shape[2:]:
+        raise ValueError(f"similarity must have shape (H/P, W/P, H/P, W/P), got "
+                         f"{tuple(similarity.shape)}; compute it with position_similarity")
+    if axis not in ("rows", "columns", "both"):
+        raise ValueError(f"axis must be 'rows', 'columns' or 'both', got {axis!r}")
+    grid = tuple(similarity.shape[:2])
+    sim = similarity.detach().reshape(grid[0] * grid[1], -1).double()  # (N, N)
+    rows, cols = grid_positions(grid, device=sim.device)
+    dr, dc = rows[:, None] - rows[None, :], cols[:, None] - cols[None, :]  # (N, N)
+    dist = grid_distances(grid, "euclidean", device=sim.device)  # (N, N)
+    off = (dr != 0) & (dc != 0)
+    on = {"rows": dr == 0, "columns": dc == 0, "both": (dr == 0) | (dc == 0)}[axis]
+    on = on & (dist >= min_steps)
+    if not on.any() or not off.any():
+        raise ValueError(f"a {grid[0]}x{grid[1]} grid has no pairs to compare; use a grid of "
+                         f"at least {min_steps + 1}x{min_steps + 1}")
+    xs = dist[off].unique()  # the off-axis distances, sorted
+    ys = torch.stack([sim[off & (dist == x)].mean() for x in xs])  # their mean similarity
+    expected = _interpolate(dist[on], xs, ys)  # at each on-axis pair's distance
+    return (sim[on] - expected).mean().item()
+
+
+def _interpolate(x: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear ``ys(x)`` through the points ``(xs, ys)``, flat beyond the ends."""
+    x = x.clamp(xs[0], xs[-1])
+    right = torch.searchsorted(xs, x).clamp(1, len(xs) - 1)  # xs[right - 1] <= x <= xs[right]
+    x0, x1, y0, y1 = xs[right - 1], xs[right], ys[right - 1], ys[right]
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 def _check_layer(attention: object, grid: tuple[int, int], k: int) -> torch.Tensor:

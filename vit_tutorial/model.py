@@ -3,11 +3,16 @@ r"""The whole Vision Transformer, composed from the lessons' modules (Eq. 1–4)
 $$z_0 = [x_\text{class};\, x_p^1 E;\, \dots;\, x_p^N E] + E_\text{pos} \quad (1)$$
 $$z_\ell = \text{pre-norm MSA and MLP blocks} \quad (2, 3) \qquad y = \mathrm{LN}(z_L^0) \quad (4)$$
 
-and a linear head on $y$. :class:`TinyViT` is the same class with a small configuration,
-trained on scikit-learn's handwritten digits (``python -m vit_tutorial.train``); its
-checkpoint ships inside the package and :func:`load_tiny_vit` loads it.
+and a linear head on $y$. The course's two trained models are this class with one small
+configuration (:data:`TINY_VIT_CONFIG`), trained on scikit-learn's handwritten digits by
+``python -m vit_tutorial.train``: TinyViT (lessons 04–06, :func:`load_tiny_vit`) and the
+course model (lesson 09, :func:`load_course_model`); their checkpoints ship in the package.
 
 See ``notebooks/08_model.ipynb`` (lesson 08).
+
+Why one module: the model, its Table 1 presets and the loaders of the two trained models
+are the names lessons 04–09 import from ``vit_tutorial.model``; the loaders need the
+model's class, so they can't sit below it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
 
 __all__ = ["ViTConfig", "VisionTransformer", "TinyViT", "TINY_VIT_CONFIG", "load_tiny_vit",
-           "TINY_VIT_CHECKPOINT", "POSITIONAL_EMBEDDINGS", "CONFIGS", "vit_b_16", "vit_b_32",
+           "TINY_VIT_CHECKPOINT", "COURSE_MODEL_CHECKPOINT", "load_course_model",
+           "POSITIONAL_EMBEDDINGS", "CONFIGS", "vit_b_16", "vit_b_32",
            "vit_l_16", "vit_l_32", "vit_h_14", "evaluate", "state_dict_sha256",
            "stored_config"]
 
@@ -97,6 +103,21 @@ def _sincos_table(grid_size: tuple[int, int], embed_dim: int, prefix: int) -> to
     """The fixed 2-D sine–cosine E_pos with zero rows for the prefix tokens."""
     table = sincos_2d_pos_embed(grid_size, embed_dim)  # (N, D)
     return torch.cat([torch.zeros(prefix, embed_dim), table]).unsqueeze(0)  # (1, prefix + N, D)
+
+
+def _masked(tokens: torch.Tensor, mask: object, mask_token: object) -> torch.Tensor:
+    """``tokens`` with the embeddings where ``mask`` is true replaced by ``mask_token``."""
+    check_tensor(mask, "mask")
+    check_tensor(mask_token, "mask_token")
+    B, N, D = tokens.shape
+    if tuple(mask.shape) != (B, N) or mask.dtype != torch.bool:
+        raise ValueError(f"mask must be a (B, N) = ({B}, {N}) bool tensor, one flag per "
+                         f"patch, got {tuple(mask.shape)} {mask.dtype}")
+    if mask_token.numel() != D:
+        raise ValueError(f"mask_token must hold D = {D} values, shape (1, 1, {D}), got "
+                         f"{tuple(mask_token.shape)}")
+    fill = mask_token.reshape(1, 1, D).to(tokens.dtype).expand(B, N, D)  # (1, 1, D) -> (B, N, D)
+    return torch.where(mask[..., None], fill, tokens)  # (B, N, 1) picks per patch
 
 
 class VisionTransformer(nn.Module):
@@ -175,11 +196,22 @@ class VisionTransformer(nn.Module):
         registers = self.reg_token.expand(tokens.shape[0], -1, -1)  # (B, R, D)
         return torch.cat([tokens[:, :1], registers.to(tokens.dtype), tokens[:, 1:]], dim=1)
 
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """Eq. 1: the token sequence $z_0$ the encoder reads. ``(B, C, H, W) -> (B, k + N, D)``
-        with ``k`` = 1 class token (+ registers)."""
+    def embed(self, images: torch.Tensor, mask: torch.Tensor | None = None,
+              mask_token: torch.Tensor | None = None) -> torch.Tensor:
+        r"""Eq. 1: the token sequence $z_0$ the encoder reads. ``(B, C, H, W) -> (B, k + N, D)``
+        with ``k`` = 1 class token (+ registers).
+
+        Args:
+            images: ``(B, C, H, W)``.
+            mask: optional ``(B, N)`` booleans: these patches' embeddings are replaced by
+                ``mask_token`` before $E_\text{pos}$ is added — masked patch prediction,
+                the self-supervision of Sec. 4.6 (the course model trains with it, lesson 09).
+            mask_token: ``(1, 1, D)``, the learned embedding of a hidden patch.
+        """
         self._check_images(images)
         tokens = self.patch_embed(images)  # (B, N, D)
+        if mask is not None:
+            tokens = _masked(tokens, mask, mask_token)  # (B, N, D)
         if self.positional_embedding is None:
             return self.dropout(self._prefix(tokens))
         if self.config.prefix_pos_embed:  # the paper: E_pos has a row for the class token
@@ -306,7 +338,7 @@ class TinyViT(VisionTransformer):
 
 TINY_VIT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "tiny_vit_digits.pt"
 # python -m vit_tutorial.train reproduces it (one CPU thread)
-TINY_VIT_SHA256 = "daa8219a396d718add549551da88491a36700942dbefa5dd1b717b155f64c6e3"
+TINY_VIT_SHA256 = "2f5a137ecb113f80792b351ea60fe94082c2a87ce0db5eb50f6e5f4df9447f3d"
 
 
 def stored_config(checkpoint: dict, path: Path | str = "the checkpoint") -> ViTConfig:
@@ -343,9 +375,26 @@ def _matching_state(checkpoint: dict, config: ViTConfig, path: Path) -> dict:
     return state
 
 
+def _load_trained(path: str | Path | None, sha256: str | None, shipped_path: Path,
+                  shipped_sha256: str, config: ViTConfig, retrain: str) -> TinyViT:
+    shipped = path is None or Path(path).resolve() == shipped_path.resolve()
+    path = shipped_path if path is None else Path(path)
+    if sha256 == "default":
+        sha256 = shipped_sha256 if shipped else None
+    checkpoint = read_checkpoint(path, sha256, retrain=f"retrain it with `{retrain}`")
+    stored = stored_config(checkpoint, path)
+    if stored != config:
+        diffs = [f"{k}: checkpoint {v!r}, expected {getattr(config, k)!r}"
+                 for k, v in asdict(stored).items() if getattr(config, k) != v]
+        raise ValueError(f"checkpoint {path.name} was trained with another configuration "
+                         f"({'; '.join(diffs)}); pass config=stored_config(checkpoint), "
+                         f"or retrain with `{retrain}`")
+    return TinyViT.from_state_dict(config, _matching_state(checkpoint, config, path)).eval()
+
+
 def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default",
                   config: ViTConfig = TINY_VIT_CONFIG) -> TinyViT:
-    """The trained TinyViT, in eval mode.
+    """The trained TinyViT of lessons 04–06 (centred digits), in eval mode.
 
     Args:
         path: a checkpoint file; default: the one shipped in the package.
@@ -354,21 +403,28 @@ def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default"
         config: the configuration the checkpoint must have been trained with.
 
     Raises:
-        ValueError: corrupt file, wrong hash, or a checkpoint of another configuration.
+        ValueError: damaged file, wrong hash, or a checkpoint of another configuration.
     """
-    shipped = path is None or Path(path).resolve() == TINY_VIT_CHECKPOINT.resolve()
-    path = TINY_VIT_CHECKPOINT if path is None else Path(path)
-    if sha256 == "default":
-        sha256 = TINY_VIT_SHA256 if shipped else None
-    checkpoint = read_checkpoint(path, sha256)
-    stored = stored_config(checkpoint, path)
-    if stored != config:
-        diffs = [f"{k}: checkpoint {v!r}, expected {getattr(config, k)!r}"
-                 for k, v in asdict(stored).items() if getattr(config, k) != v]
-        raise ValueError(f"checkpoint {path.name} was trained with another configuration "
-                         f"({'; '.join(diffs)}); pass config=stored_config(checkpoint), "
-                         f"or retrain with `python -m vit_tutorial.train`")
-    return TinyViT.from_state_dict(config, _matching_state(checkpoint, config, path)).eval()
+    return _load_trained(path, sha256, TINY_VIT_CHECKPOINT, TINY_VIT_SHA256, config,
+                         "python -m vit_tutorial.train")
+
+
+COURSE_MODEL_CHECKPOINT = Path(__file__).parent / "checkpoints" / "course_model_digits.pt"
+# python -m vit_tutorial.train --model course reproduces it (one CPU thread)
+COURSE_MODEL_SHA256 = "0" * 64
+
+
+def load_course_model(path: str | Path | None = None, sha256: str | None = "default"
+                      ) -> TinyViT:
+    """The course model of lesson 09, in eval mode: TinyViT's sizes, trained on digits
+    placed anywhere on the canvas, with masked patch prediction (Sec. 4.6) beside the
+    classification loss — a recipe under which Figure 7's three panels and Figure 6 show.
+
+    Args:
+        path, sha256: as for :func:`load_tiny_vit`.
+    """
+    return _load_trained(path, sha256, COURSE_MODEL_CHECKPOINT, COURSE_MODEL_SHA256,
+                         TINY_VIT_CONFIG, "python -m vit_tutorial.train --model course")
 
 
 @torch.no_grad()
