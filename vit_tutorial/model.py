@@ -411,7 +411,7 @@ def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default"
 
 COURSE_MODEL_CHECKPOINT = Path(__file__).parent / "checkpoints" / "course_model_digits.pt"
 # python -m vit_tutorial.train --model course reproduces it (one CPU thread)
-COURSE_MODEL_SHA256 = "0" * 64
+COURSE_MODEL_SHA256 = "d4c432ea185702d75739f7c22cc4264790321ca9877cf7bd3dfb7440f7db95a4"
 
 
 def load_course_model(path: str | Path | None = None, sha256: str | None = "default"
