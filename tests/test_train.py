@@ -120,3 +120,11 @@ def test_command_refuses_an_existing_file_before_training(tmp_path, capsys, monk
 def test_recipe_is_checked_when_made(changes, message):
     with pytest.raises((TypeError, ValueError), match=message):
         replace(QUICK, **changes)
+
+
+@pytest.mark.slow
+def test_the_course_recipe_trains_and_writes_its_history(tmp_path, monkeypatch):
+    recipe = replace(train_module.COURSE_RECIPE, epochs=1, warmup_epochs=0)
+    model, metrics = train(SMALL, recipe, progress=False)
+    assert len(metrics["history"]) == 1 and 0 <= metrics["test_accuracy"] <= 1
+    assert model.patch_embed.proj.bias.abs().sum() != 0  # E's bias was trained from zero
