@@ -156,7 +156,8 @@ def test_colab_versions_meet_the_lower_bounds():
 def test_course_command_reports_stale_files(tmp_path, capsys):
     (tmp_path / "solutions").mkdir()
     (tmp_path / "notebooks").mkdir()
-    (tmp_path / "README.md").write_text("# x\n<!-- lessons:start -->\nold\n<!-- lessons:end -->\n")
+    (tmp_path / "README.md").write_text("# x\n<!-- lessons:start -->\nold\n<!-- lessons:end -->\n"
+                                       "<!-- goals:start -->\n<!-- goals:end -->\n")
     assert course.main(["--root", str(tmp_path)]) == 1
     assert "out of date: README.md" in capsys.readouterr().err
 

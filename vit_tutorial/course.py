@@ -179,13 +179,28 @@ TABLE_START, TABLE_END = "<!-- lessons:start -->", "<!-- lessons:end -->"
 GENERATED = ("badge", "card", "setup", "pipeline")  # cell metadata "vit_tutorial": one of these
 
 
-def _sync_readme(text: str, minutes: dict[str, Minutes]) -> str:
-    head, sep, rest = text.partition(TABLE_START)
-    _, sep2, tail = rest.partition(TABLE_END)
+GOALS_START, GOALS_END = "<!-- goals:start -->", "<!-- goals:end -->"
+
+
+def goals_table() -> str:
+    """The README's table of what each lesson assumes and what it teaches, as Markdown."""
+    rows = ["| lesson | you need | after it you can |", "|---|---|---|"]
+    rows += [f"| {lesson.number:02d} | {lesson.assumes} | {lesson.outcome} |"
+             for lesson in LESSONS]
+    return "\n".join(rows)
+
+
+def _replace_between(text: str, start: str, end: str, content: str) -> str:
+    head, sep, rest = text.partition(start)
+    _, sep2, tail = rest.partition(end)
     if not sep or not sep2:
-        raise ValueError(f"README.md must contain {TABLE_START} and {TABLE_END} around the "
-                         f"lesson table")
-    return f"{head}{TABLE_START}\n{lesson_table(minutes)}\n{TABLE_END}{tail}"
+        raise ValueError(f"README.md must contain {start} and {end} around a generated table")
+    return f"{head}{start}\n{content}\n{end}{tail}"
+
+
+def _sync_readme(text: str, minutes: dict[str, Minutes]) -> str:
+    text = _replace_between(text, TABLE_START, TABLE_END, lesson_table(minutes))
+    return _replace_between(text, GOALS_START, GOALS_END, goals_table())
 
 
 def _cell(kind: str, cell_type: str, source: str) -> dict:
