@@ -32,7 +32,9 @@ def test_filters_side_by_side_with_a_colour_bar_each():
 def test_accuracy_curves_with_seed_ranges():
     row = {"20": {"mean": 0.8, "min": 0.7, "max": 0.9}, "28": {"mean": 0.9, "min": 0.85,
                                                               "max": 0.95}}
-    fig, ax = plot_accuracy_by_size({"a": row, "b": row}, {"a": "first"}, trained_at=28)
+    fig, ax = plot_accuracy_by_size({"a": row, "b": row}, {"a": "first"}, trained_at=28,
+                                    chance=0.1)
+    assert [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == "--"] == [10]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["first", "b"]
     assert [int(t) for t in ax.get_xticks()] == [20, 28]

@@ -50,14 +50,15 @@ def test_flexivit_runs_every_variant(untrained):
 
 
 def test_rope_evaluates_every_kind_at_every_size(untrained):
-    results = experiments.run_rope(seeds=SEEDS, sizes=(20, 36))
-    assert results["sizes"] == [20, 36]
-    assert set(results["test_accuracy"]) == {"learned", "sincos", "axial", "mixed"}
-    for row in results["test_accuracy"].values():
-        assert set(row) == {"20", "36"} and all(len(s["per_seed"]) == 2 for s in row.values())
+    results = experiments.run_rope(seeds=(1,), sizes=(20, 36), canvases=(28, 40))
+    assert results["sizes"] == [20, 36] and results["canvases"] == [28, 40]
+    for key, sizes in (("test_accuracy", {"20", "36"}), ("test_accuracy_canvas", {"28", "40"})):
+        assert set(results[key]) == {"learned", "sincos", "axial", "mixed"}
+        for row in results[key].values():
+            assert set(row) == sizes and all(s["per_seed"] for s in row.values())
     configs = {rope: config for config, _, rope in untrained}
     assert configs["axial"].positional_embedding == "none" == configs["mixed"].positional_embedding
-    assert (replace(TINY_VIT_CONFIG, positional_embedding="sincos"), 0, None) in untrained
+    assert (replace(TINY_VIT_CONFIG, positional_embedding="sincos"), 1, None) in untrained
 
 
 def test_registers_measure_norms_after_every_block(untrained):

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from vit_tutorial.after_the_paper import RoPEViT, high_norm_tokens, with_patch_size
-from vit_tutorial.data import digits
+from vit_tutorial.data import digits, place_digits
 from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
 from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, evaluate
 from vit_tutorial.train import MAX_SEED, TrainConfig, train
@@ -180,30 +180,44 @@ ROPE_KINDS = {"learned": None, "sincos": None, "axial": "axial", "mixed": "mixed
 
 
 def run_rope(seeds=SEEDS, recipe: TrainConfig = RECIPE, sizes=(20, 28, 36, 44, 56),
-             kinds=tuple(ROPE_KINDS)) -> dict:
+             canvases=(28, 36, 44, 56), kinds=tuple(ROPE_KINDS)) -> dict:
     """Heo et al.'s resolution test in miniature: TinyViTs with learned E_pos, fixed 2-D
     sine–cosine E_pos, and RoPEViTs with axial (and mixed) 2-D RoPE, all trained at 28×28
-    (P = 4), evaluated on the test digits at every size in ``sizes`` (E_pos interpolated
-    bicubically or rebuilt with ``model.resized``, as in lesson 06; RoPE unchanged)."""
-    scores = {kind: {str(size): [] for size in sizes} for kind in kinds}
+    (P = 4), then tested without fine-tuning at other sizes (E_pos interpolated bicubically
+    or rebuilt with ``model.resized``, as in lesson 06; RoPE unchanged), two ways:
+    ``sizes``: the test digits drawn at that size (a zoom: the digit grows with the image);
+    ``canvases``: the 28×28 test digits pasted at random places (seeded) on a larger empty
+    canvas (more room: the digit keeps its size)."""
+    test_x, labels = digits("test", TINY_VIT_CONFIG.image_size)
+    zoomed = {size: digits("test", size)[0] for size in sizes}
+    placed = {size: place_digits(test_x, size, generator=torch.Generator().manual_seed(0))
+              for size in canvases}
+    scores = {kind: {"zoom": {str(s): [] for s in sizes},
+                     "canvas": {str(s): [] for s in canvases}} for kind in kinds}
     bar = _bar(len(kinds) * len(seeds), "rope")
     for kind in kinds:
         rope = ROPE_KINDS[kind]
         config = replace(TINY_VIT_CONFIG, positional_embedding="none" if rope else kind)
         for seed in seeds:
             model, _ = _trained(config, replace(recipe, seed=seed), rope=rope)
-            for size in sizes:
-                scores[kind][str(size)].append(evaluate(model.resized(size),
-                                                        *digits("test", size)))
+            for test, images in (("zoom", zoomed), ("canvas", placed)):
+                for size, x in images.items():
+                    scores[kind][test][str(size)].append(evaluate(model.resized(size), x, labels))
             bar.update()
-            bar.write(f"  {kind:<8} seed {seed}: " + ", ".join(
-                f"{size}px {scores[kind][str(size)][-1]:.2%}" for size in sizes), file=sys.stderr)
+            bar.write(f"  {kind:<8} seed {seed}: " + "; ".join(
+                f"{test} " + ", ".join(f"{size} {a[-1]:.1%}" for size, a in row.items())
+                for test, row in scores[kind].items()), file=sys.stderr)
     bar.close()
     return {"experiment": "position information at other resolutions: trained at 28×28 "
-                          "(P = 4, 7×7 grid), evaluated at other sizes without fine-tuning",
+                          "(P = 4, 7×7 grid), tested without fine-tuning on digits drawn "
+                          "larger (zoom) and on 28×28 digits placed on a larger canvas",
             "recipe": asdict(recipe), "seeds": list(seeds), "sizes": list(sizes),
-            "test_accuracy": {kind: {size: _summary(v) for size, v in row.items()}
-                              for kind, row in scores.items()}}
+            "canvases": list(canvases),
+            "test_accuracy": {kind: {size: _summary(v) for size, v in row["zoom"].items()}
+                              for kind, row in scores.items()},
+            "test_accuracy_canvas": {kind: {size: _summary(v)
+                                            for size, v in row["canvas"].items()}
+                                     for kind, row in scores.items()}}
 
 
 def _norm_statistics(model: VisionTransformer, images: torch.Tensor, factor: float,

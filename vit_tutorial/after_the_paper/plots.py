@@ -51,7 +51,7 @@ def plot_filters(filters, titles):
 
 
 def plot_accuracy_by_size(accuracy: dict, labels: dict | None = None, *,
-                          trained_at: int | None = None, ax=None):
+                          trained_at: int | None = None, chance: float | None = None, ax=None):
     """Test accuracy against image size, one curve per model kind: the mean over seeds, and
     a bar from the lowest to the highest seed.
 
@@ -60,6 +60,7 @@ def plot_accuracy_by_size(accuracy: dict, labels: dict | None = None, *,
             ``python -m vit_tutorial.experiments rope`` (sizes may be strings).
         labels: ``{kind: legend label}``; default: the kinds.
         trained_at: an image size to mark with a vertical line (the training size).
+        chance: an accuracy (a fraction, e.g. 0.1 for ten classes) to mark as chance level.
         ax: draw into this Axes; default: a new figure.
 
     Returns:
@@ -89,6 +90,10 @@ def plot_accuracy_by_size(accuracy: dict, labels: dict | None = None, *,
         ax.axvline(trained_at, color="0.5", linestyle=":", linewidth=1)
         ax.text(trained_at, 0.02, " trained here", transform=ax.get_xaxis_transform(),
                 color="0.35", fontsize=8)
+    if chance is not None:
+        ax.axhline(100 * chance, color="0.5", linestyle="--", linewidth=1)
+        ax.text(0.01, 100 * chance, "chance", transform=ax.get_yaxis_transform(),
+                color="0.35", fontsize=8, va="bottom")
     all_sizes = sorted({int(s) for kind in kinds for s in accuracy[kind]})
     ax.set_xticks(all_sizes)
     ax.set_xlabel("test image size (pixels, H = W); patch size 4")
