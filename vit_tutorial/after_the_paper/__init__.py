@@ -29,8 +29,13 @@ Every function here matches timm 1.0.31 numerically (the tests check it): PI-res
 ``timm.layers.resample_patch_embed``; the RoPE tables and rotation equal timm's
 ``RotaryEmbeddingCat`` / ``RotaryEmbeddingMixed`` and ``apply_rot_embed_cat`` as built by
 its ``vit_base_patch16_rope_224`` and ``vit_base_patch16_rope_mixed_224`` models (the
-port of naver-ai/rope-vit, the paper's code), and :class:`RoPEEncoderBlock` equals timm's
-``EvaBlock`` with ``attn_type='rope'`` given the same weights.
+port of naver-ai/rope-vit, the paper's code), :class:`RoPEEncoderBlock` equals timm's
+``EvaBlock`` with ``attn_type='rope'`` given the same weights, and :class:`RoPEViT` gives
+the logits of those whole models (LayerScale factors at 1) at any image size.
+
+The lesson's figures: :func:`plot_filters`, :func:`plot_accuracy_by_size`,
+:func:`plot_norm_histograms`; its measurements: ``python -m vit_tutorial.experiments
+flexivit | rope | registers``.
 """
 
 from vit_tutorial.after_the_paper.flexivit import (

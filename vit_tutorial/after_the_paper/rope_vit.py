@@ -109,6 +109,11 @@ class RoPEViT(VisionTransformer):
             hint = "; for one image use images.unsqueeze(0)" if images.ndim == 3 else ""
             raise ValueError(f"images must have shape (B, {C}, H, W), got "
                              f"{tuple(images.shape)}{hint}")
+        weight = self.patch_embed.proj.weight
+        if not images.is_floating_point() or images.dtype != weight.dtype:
+            raise TypeError(f"images must be floating-point in the weights' dtype "
+                            f"{weight.dtype}, got {images.dtype}; convert them with "
+                            f"images.to({weight.dtype})")
         return check_divisible(tuple(images.shape[-2:]),
                                to_pair(self.config.patch_size, "patch_size"))
 
