@@ -35,6 +35,7 @@ def untrained(monkeypatch):
     return calls
 
 
+@pytest.mark.slow  # a few seconds: models built and evaluated at four patch sizes
 def test_flexivit_runs_every_variant(untrained):
     results = experiments.run_flexivit(seeds=(1,))
     assert results["seeds"] == [1] and results["test_accuracy_P4"]["per_seed"] == [0.6]
@@ -49,6 +50,7 @@ def test_flexivit_runs_every_variant(untrained):
     assert (replace(TINY_VIT_CONFIG, patch_size=7), 1, None) in untrained
 
 
+@pytest.mark.slow  # a few seconds: four kinds of model, each evaluated at four sizes
 def test_rope_evaluates_every_kind_at_every_size(untrained):
     results = experiments.run_rope(seeds=(1,), sizes=(20, 36), canvases=(28, 40))
     assert results["sizes"] == [20, 36] and results["canvases"] == [28, 40]
@@ -61,6 +63,7 @@ def test_rope_evaluates_every_kind_at_every_size(untrained):
     assert (replace(TINY_VIT_CONFIG, positional_embedding="sincos"), 1, None) in untrained
 
 
+@pytest.mark.slow  # a second or two: two models, norms after every block
 def test_registers_measure_norms_after_every_block(untrained):
     results = experiments.run_registers(seeds=SEEDS)
     assert set(results["registers"]) == {"0", "4"} and results["factor"] == 2.0
