@@ -2,7 +2,7 @@
 
 Run (each writes a JSON file next to this module, in ``results/``; ``--force`` to replace)::
 
-    python -m vit_tutorial.experiments ablation     # lesson 04: no E_pos / learned 1-D / 2-D sin-cos
+    python -m vit_tutorial.experiments ablation     # lesson 04: no E_pos / learned 1-D / sin-cos
     python -m vit_tutorial.experiments resolution   # lesson 06: TinyViT at 56×56 (14×14 grid)
     python -m vit_tutorial.experiments flexivit     # lesson 10: other patch sizes, PI/plain resize
     python -m vit_tutorial.experiments rope         # lesson 10: E_pos vs 2-D RoPE at other sizes
@@ -95,8 +95,8 @@ def run_resolution(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), new_size: i
             finetuned[variant].append(tuned_metrics["test_accuracy"])
             print(f"  seed {seed} {variant:<8}: zero-shot {zero_shot[variant][-1]:.2%}, "
                   f"fine-tuned {finetuned[variant][-1]:.2%}", file=sys.stderr)
-    return {"experiment": f"TinyViT trained at 28×28 (7×7 grid), evaluated at {new_size}×{new_size} "
-                          f"({new_size // 4}×{new_size // 4} grid)",
+    return {"experiment": f"TinyViT trained at 28×28 (7×7 grid), evaluated at "
+                          f"{new_size}×{new_size} ({new_size // 4}×{new_size // 4} grid)",
             "recipe": asdict(recipe), "finetune_recipe": asdict(finetune), "seeds": list(seeds),
             "test_accuracy_at_28": _summary(base),
             "zero_shot": {v: _summary(a) for v, a in zero_shot.items()},
@@ -104,8 +104,6 @@ def run_resolution(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), new_size: i
 
 
 # --- lesson 10: after the paper ------------------------------------------------------------
-
-RECIPE = TrainConfig()  # python -m vit_tutorial.train's
 
 _TRAINED: dict = {}  # (config, recipe, rope) -> (model, metrics): each training runs once
 _REUSED = {"seconds": 0.0}  # training time saved by _TRAINED in the current experiment
@@ -134,7 +132,7 @@ def _bar(total: int, name: str):
     return tqdm(total=total, desc=name, unit="model", file=sys.stderr)
 
 
-def run_flexivit(seeds=SEEDS, recipe: TrainConfig = RECIPE, same_grid=(2, 8),
+def run_flexivit(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), same_grid=(2, 8),
                  same_image=(2, 7), fresh=(7,)) -> dict:
     """FlexiViT (Beyer et al. 2023) in miniature: TinyViTs trained with P = 4 (28×28, 7×7
     grid) run with other patch sizes P', their filters E resized by PI-resize or plainly
@@ -179,7 +177,7 @@ def run_flexivit(seeds=SEEDS, recipe: TrainConfig = RECIPE, same_grid=(2, 8),
 ROPE_KINDS = {"learned": None, "sincos": None, "axial": "axial", "mixed": "mixed"}
 
 
-def run_rope(seeds=SEEDS, recipe: TrainConfig = RECIPE, sizes=(20, 28, 36, 44, 56),
+def run_rope(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), sizes=(20, 28, 36, 44, 56),
              canvases=(28, 36, 44, 56), kinds=tuple(ROPE_KINDS)) -> dict:
     """Heo et al.'s resolution test in miniature: TinyViTs with learned E_pos, fixed 2-D
     sine–cosine E_pos, and RoPEViTs with axial (and mixed) 2-D RoPE, all trained at 28×28
@@ -244,7 +242,7 @@ def _norm_statistics(model: VisionTransformer, images: torch.Tensor, factor: flo
     return {"layers": layers, "histogram": counts.int().tolist()}
 
 
-def run_registers(seeds=SEEDS, recipe: TrainConfig = RECIPE, registers=(0, 4),
+def run_registers(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), registers=(0, 4),
                   factor: float = 2.0) -> dict:
     """Registers (Darcet et al. 2024) in miniature: TinyViTs with 0 and 4 register tokens;
     test accuracy, and the norms of the patch tokens after every block on the test digits —
