@@ -1,9 +1,11 @@
 """Lesson 10: FlexiViT's PI-resize, 2-D RoPE (axial and mixed), high-norm tokens — checked
 against timm 1.0.31 (``resample_patch_embed``, ``RotaryEmbeddingCat``,
 ``RotaryEmbeddingMixed``, ``apply_rot_embed_cat``, the ``vit_base_patch16_rope*_224``
-models' blocks) and against the properties the lesson teaches."""
+models, block by block and whole) and against the properties the lesson teaches; a trained
+ViT at another patch size (``with_patch_size``) and a whole ViT with RoPE (``RoPEViT``)."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import timm
@@ -17,6 +19,7 @@ from vit_tutorial.after_the_paper import (
     HighNormTokens,
     RoPEAttention,
     RoPEEncoderBlock,
+    RoPEViT,
     apply_rope,
     high_norm_tokens,
     mixed_frequencies,
@@ -28,8 +31,10 @@ from vit_tutorial.after_the_paper import (
     rope_2d_mixed,
     rope_frequencies,
     token_norms,
+    with_patch_size,
 )
 from vit_tutorial.encoder import EncoderBlock
+from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, ViTConfig
 from vit_tutorial.patch_embedding import PatchEmbedding
 
 D, HEADS = 32, 4  # a small width keeps the tests fast; D_h = 8
@@ -558,3 +563,123 @@ def test_token_norms_on_meta_tensors():
 def test_token_norm_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# --- 4. Whole models: a trained ViT at another patch size, a ViT with RoPE ----------------
+
+SMALL = ViTConfig(image_size=28, patch_size=4, in_channels=1, num_classes=10, embed_dim=D,
+                  depth=2, num_heads=HEADS, mlp_dim=4 * D)
+
+
+def small_vit(**changes):
+    torch.manual_seed(0)
+    return VisionTransformer(replace(SMALL, **changes)).eval()
+
+
+@pytest.mark.parametrize("registers", [0, 2])
+def test_with_patch_size_keeping_the_grid_keeps_the_logits_on_resized_patches(registers):
+    """PI-resize, whole model: P 4 -> 8 with the 7x7 grid kept (28 -> 56 pixels), E_pos
+    unchanged; patch-wise resized images give the original logits."""
+    model = small_vit(num_register_tokens=registers)
+    images = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    moved = with_patch_size(model, 8)
+    assert moved.config.image_size == 56 and moved.patch_embed.grid_size == (7, 7)
+    assert torch.equal(moved.positional_embedding.pos_embed, model.positional_embedding.pos_embed)
+    with torch.no_grad():
+        torch.testing.assert_close(moved(resize_patches(images, 4, 8)), model(images),
+                                   rtol=0, atol=1e-4)
+        plain = with_patch_size(model, 8, method="plain")(resize_patches(images, 4, 8))
+        assert (plain - model(images)).abs().max() > 1e-2
+
+
+def test_with_patch_size_on_a_new_grid_resizes_e_pos_as_lesson_06():
+    model = small_vit()
+    moved = with_patch_size(model, 7, image_size=28)  # 28x28 at P = 7: a 4x4 grid
+    assert moved.patch_embed.grid_size == (4, 4) and moved.training is False
+    assert moved.positional_embedding.pos_embed.shape == (1, 1 + 16, D)
+    torch.testing.assert_close(moved.positional_embedding.pos_embed,
+                               model.resized(16).positional_embedding.pos_embed)
+    torch.testing.assert_close(moved.patch_embed.proj.weight,
+                               resample_patch_embed(model.patch_embed.proj.weight, 7))
+    assert moved(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    wide = with_patch_size(small_vit(positional_embedding="sincos"), (2, 4), image_size=(28, 40))
+    assert wide.patch_embed.grid_size == (14, 10) and wide.config.patch_size == (2, 4)
+    assert wide(torch.rand(1, 1, 28, 40)).shape == (1, 10)
+
+
+def test_with_patch_size_errors():
+    with pytest.raises(TypeError, match=r"model must be a vit_tutorial VisionTransformer"):
+        with_patch_size(torch.nn.Linear(2, 2), 8)
+    with pytest.raises(ValueError, match=r"image height 28 is not divisible by patch_size 8"):
+        with_patch_size(small_vit(), 8, image_size=28)
+    with pytest.raises(ValueError, match=r"method must be one of 'pi', 'plain'"):
+        with_patch_size(small_vit(), 8, method="area")
+
+
+def _timm_rope_vit_as_ours(rope):
+    """timm's rope ViT with random weights (LayerScale factors 1: the paper's block) and the
+    same weights in a RoPEViT."""
+    name = "vit_base_patch16_rope_mixed_224" if rope == "mixed" else "vit_base_patch16_rope_224"
+    torch.manual_seed(0)
+    theirs = timm.create_model(name, pretrained=False, embed_dim=D, depth=2, num_heads=HEADS,
+                               img_size=28, patch_size=4, in_chans=1, num_classes=10,
+                               dynamic_img_size=True).eval()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for key, p in theirs.named_parameters():
+            if "freqs" not in key:
+                p.copy_(1.0 if key.split(".")[-1].startswith("gamma") else
+                        0.3 * torch.randn(p.shape, generator=generator))
+    state = {}
+    for key, value in theirs.state_dict().items():
+        if "gamma" in key:
+            continue
+        if key == "rope.freqs":  # (2, depth, h, D_h/2): one slice per block
+            state.update({f"encoder.blocks.{i}.attn.freqs": value[:, i] for i in range(2)})
+            continue
+        state[key.replace("cls_token", "class_token.cls_token")
+                 .replace("blocks.", "encoder.blocks.")] = value
+    ours = RoPEViT(replace(SMALL, positional_embedding="none"), rope=rope).eval()
+    ours.load_state_dict(state)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("rope", ["axial", "mixed"])
+def test_rope_vit_equals_timm_at_any_image_size(rope):
+    ours, theirs = _timm_rope_vit_as_ours(rope)
+    for size in [(28, 28), (56, 40), (20, 28)]:
+        images = torch.rand(2, 1, *size, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            torch.testing.assert_close(ours(images), theirs(images), rtol=0, atol=1e-5)
+
+
+def test_rope_vit_with_registers_resized_and_rebuilt():
+    model = RoPEViT(replace(SMALL, positional_embedding="none", num_register_tokens=3),
+                    rope="mixed").eval()
+    assert model.positional_embedding is None and model.num_prefix_tokens == 4
+    images = torch.rand(2, 1, 56, 56)
+    big = model.resized(56)
+    assert big.config.image_size == 56 and model.config.image_size == 28
+    with torch.no_grad():
+        torch.testing.assert_close(big(images), model(images), rtol=0, atol=0)
+        z, maps = model.encoder(model.embed(images), (14, 14), return_attention=True)
+        assert z.shape == (2, 4 + 196, D) and maps[0].shape == (2, HEADS, 200, 200)
+    rebuilt = RoPEViT.from_state_dict(model.config, model.state_dict()).eval()
+    assert rebuilt.rope == "mixed"
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(images), model(images), rtol=0, atol=0)
+
+
+def test_rope_vit_errors():
+    with pytest.raises(ValueError, match=r"a RoPEViT has no E_pos, got positional_embedding="
+                                         r"'learned'.*positional_embedding='none'"):
+        RoPEViT(TINY_VIT_CONFIG)
+    model = RoPEViT(replace(SMALL, positional_embedding="none"))
+    with pytest.raises(ValueError, match=r"image height 30 is not divisible by patch_size 4"):
+        model(torch.zeros(1, 1, 30, 28))
+    with pytest.raises(ValueError, match=r"images must have shape \(B, 1, H, W\), got "
+                                         r"\(1, 28, 28\); for one image use"):
+        model(torch.zeros(1, 28, 28))
+    with pytest.raises(TypeError, match=r"images must be floating-point in the weights' dtype "
+                                        r"torch.float32, got torch.float64"):
+        model(torch.zeros(1, 1, 28, 28, dtype=torch.float64))

@@ -7,15 +7,19 @@ Functions that return Python numbers (a score, a count) can't run on ``meta``: t
 checked on the CPU and CUDA only.
 """
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from vit_tutorial.after_the_paper import (
     RoPEEncoderBlock,
+    RoPEViT,
     apply_rope,
     high_norm_tokens,
     resample_patch_embed,
     rope_2d_axial,
+    with_patch_size,
 )
 from vit_tutorial.attention_maps import (
     attention_rollout,
@@ -26,12 +30,15 @@ from vit_tutorial.class_token import ClassToken, prepend_class_token
 from vit_tutorial.encoder import Encoder, EncoderBlock
 from vit_tutorial.grid import grid_distances
 from vit_tutorial.interpolation import resize_pos_embed, zoom_pos_embed
-from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer
+from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, ViTConfig
 from vit_tutorial.patch_embedding import LinearPatchEmbedding, PatchEmbedding
 from vit_tutorial.patches import image_to_patches, patches_to_image
 from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
 from vit_tutorial.similarity import locality_score, position_similarity
 
+SMALL = ViTConfig(image_size=8, patch_size=4, in_channels=1, num_classes=3, embed_dim=16,
+                  depth=1, num_heads=2, mlp_dim=32)
+SMALL_NO_POS = replace(SMALL, positional_embedding="none")
 DEVICES = ["cpu", "meta"] + (["cuda"] if torch.cuda.is_available() else [])
 DTYPES = [torch.float32, torch.float64]
 
@@ -91,6 +98,11 @@ CASES = {  # name -> function(device, dtype) -> the tensors it returns
         tensor(2, 13, 16, device=d, dtype=t), (3, 4))],
     "high_norm_tokens": lambda d, t: [high_norm_tokens(tensor(2, 13, 8, device=d,
                                                               dtype=t)).norms],
+    "RoPEViT": lambda d, t: [build(RoPEViT, SMALL_NO_POS, rope=rope, device=d, dtype=t)(
+        tensor(2, 1, 12, 8, device=d, dtype=t)) for rope in ("axial", "mixed")],
+    "with_patch_size": lambda d, t: [with_patch_size(
+        build(VisionTransformer, SMALL, device=d, dtype=t), 3, image_size=(12, 9))(
+        tensor(2, 1, 12, 9, device=d, dtype=t))],
 }
 
 

@@ -95,6 +95,13 @@ LESSONS = (
            "torchvision's and timm's weights and gives their logits, at 224 and 384",
            "lessons 01–07", "assemble a ViT from its parts, count its parameters, and load "
                             "torchvision's or timm's weights into it"),
+    Lesson("10_after_the_paper", "After the paper", ("after_the_paper",),
+           "what became of patches and position embeddings since 2021: FlexiViT's PI-resize "
+           "(other patch sizes), 2-D RoPE (no E_pos to resize) and register tokens — built "
+           "by hand, matched to timm, measured on digits",
+           "lessons 01–08",
+           "resize patch-embedding filters so that tokens stay the same, rotate queries and "
+           "keys by 2-D RoPE, add register tokens, and read what each one measures"),
 )
 
 # --- the generated cells -------------------------------------------------------------------

@@ -8,7 +8,8 @@ ignoring what the patch tokens do with theirs. Three follow-ups changed exactly 
    arXiv:2212.08013) — change $P$ after training by resizing the patch-embedding filters
    $E$ with a *pseudo-inverse* resize (PI-resize), so that a resized patch gives the same
    token as the original patch. :func:`resample_patch_embed`,
-   :func:`resize_patch_embedding`, :func:`patch_resize_matrix`, :func:`resize_patches`.
+   :func:`resize_patch_embedding`, :func:`patch_resize_matrix`, :func:`resize_patches`,
+   and :func:`with_patch_size` for a whole trained ViT.
 2. **2-D rotary position embeddings** (Heo et al., "Rotary Position Embedding for Vision
    Transformer", ECCV 2024, arXiv:2403.13298; RoPE itself is from Su et al., RoFormer,
    arXiv:2104.09864) — nothing is added to the tokens; instead every attention layer
@@ -16,7 +17,7 @@ ignoring what the patch tokens do with theirs. Three follow-ups changed exactly 
    and column. The score $q \cdot k$ then depends only on the offset between two patches,
    so a model trained on a 7×7 grid runs on 14×14 with nothing to resize.
    :func:`rope_2d_axial`, :func:`rope_2d_mixed`, :func:`apply_rope`,
-   :class:`RoPEEncoderBlock`.
+   :class:`RoPEEncoderBlock`, and :class:`RoPEViT`, a whole ViT without $E_\text{pos}$.
 3. **Registers** (Darcet et al., "Vision Transformers Need Registers", ICLR 2024,
    arXiv:2309.16588) — large, long-trained ViTs turn a few patch tokens, mostly in patches
    that look like their neighbours (background), into high-norm outliers in the outputs of
@@ -28,8 +29,13 @@ Every function here matches timm 1.0.31 numerically (the tests check it): PI-res
 ``timm.layers.resample_patch_embed``; the RoPE tables and rotation equal timm's
 ``RotaryEmbeddingCat`` / ``RotaryEmbeddingMixed`` and ``apply_rot_embed_cat`` as built by
 its ``vit_base_patch16_rope_224`` and ``vit_base_patch16_rope_mixed_224`` models (the
-port of naver-ai/rope-vit, the paper's code), and :class:`RoPEEncoderBlock` equals timm's
-``EvaBlock`` with ``attn_type='rope'`` given the same weights.
+port of naver-ai/rope-vit, the paper's code), :class:`RoPEEncoderBlock` equals timm's
+``EvaBlock`` with ``attn_type='rope'`` given the same weights, and :class:`RoPEViT` gives
+the logits of those whole models (LayerScale factors at 1) at any image size.
+
+The lesson's figures: :func:`plot_filters`, :func:`plot_accuracy_by_size`,
+:func:`plot_norm_histograms`; its measurements: ``python -m vit_tutorial.experiments
+flexivit | rope | registers``.
 """
 
 from vit_tutorial.after_the_paper.flexivit import (
@@ -37,6 +43,12 @@ from vit_tutorial.after_the_paper.flexivit import (
     resample_patch_embed,
     resize_patch_embedding,
     resize_patches,
+    with_patch_size,
+)
+from vit_tutorial.after_the_paper.plots import (
+    plot_accuracy_by_size,
+    plot_filters,
+    plot_norm_histograms,
 )
 from vit_tutorial.after_the_paper.registers import HighNormTokens, high_norm_tokens, token_norms
 from vit_tutorial.after_the_paper.rope import (
@@ -47,8 +59,10 @@ from vit_tutorial.after_the_paper.rope import (
     rope_frequencies,
 )
 from vit_tutorial.after_the_paper.rope_attention import RoPEAttention, RoPEEncoderBlock
+from vit_tutorial.after_the_paper.rope_vit import RoPEEncoder, RoPEViT
 
 __all__ = ["patch_resize_matrix", "resample_patch_embed", "resize_patch_embedding",
-           "resize_patches", "rope_frequencies", "rope_2d_axial", "mixed_frequencies",
-           "rope_2d_mixed", "apply_rope", "RoPEAttention", "RoPEEncoderBlock", "token_norms",
-           "HighNormTokens", "high_norm_tokens"]
+           "resize_patches", "with_patch_size", "rope_frequencies", "rope_2d_axial",
+           "mixed_frequencies", "rope_2d_mixed", "apply_rope", "RoPEAttention",
+           "RoPEEncoderBlock", "RoPEEncoder", "RoPEViT", "token_norms", "HighNormTokens",
+           "high_norm_tokens", "plot_filters", "plot_accuracy_by_size", "plot_norm_histograms"]

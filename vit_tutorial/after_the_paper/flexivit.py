@@ -3,22 +3,26 @@ filters $E$, by pseudo-inverse resize (see :mod:`vit_tutorial.after_the_paper`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 
 from vit_tutorial._checks import (
     check_bool,
     check_choice,
+    check_divisible,
     check_float_dtype,
     check_tensor,
     to_pair,
     work_dtype,
 )
+from vit_tutorial.model import VisionTransformer
 from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.patches import image_to_patches, patches_to_image
 
 __all__ = ["PATCH_INTERPOLATIONS", "RESAMPLE_METHODS", "patch_resize_matrix",
-           "resample_patch_embed", "resize_patch_embedding", "resize_patches"]
+           "resample_patch_embed", "resize_patch_embedding", "resize_patches", "with_patch_size"]
 
 #: ``F.interpolate`` modes a patch (or filter) can be resized with, as in timm.
 PATCH_INTERPOLATIONS = ("bilinear", "bicubic")
@@ -226,3 +230,54 @@ def resize_patches(images: torch.Tensor, patch_size: int | tuple[int, int],
     patches = patches.reshape(B, N, C * nh * nw)  # (B·N, C, P'_h, P'_w) -> (B, N, C·P'·P')
     out = patches_to_image(patches, (nh, nw), (H // ph * nh, W // pw * nw))  # -> (B, C, H', W')
     return out[0] if images.ndim == 3 else out  # (1, C, H', W') -> (C, H', W') when unbatched
+
+
+def with_patch_size(model: VisionTransformer, patch_size: int | tuple[int, int], *,
+                    image_size: int | tuple[int, int] | None = None, method: str = "pi",
+                    pos_mode: str = "bicubic") -> VisionTransformer:
+    r"""A copy of a trained ViT that cuts its images into patches of another size (FlexiViT).
+
+    Two things depend on $P$: the filters $E$, resized here by :func:`resample_patch_embed`
+    (``method``), and the patch grid $(H/P', W/P')$. If the grid changes, $E_\text{pos}$ is
+    resized to it as in lesson 06 (:meth:`~vit_tutorial.model.VisionTransformer.resized`:
+    learned tables interpolated with ``pos_mode``, a sine–cosine table rebuilt). Every other
+    weight is copied.
+
+    Args:
+        model: a trained :class:`~vit_tutorial.model.VisionTransformer` (e.g. TinyViT).
+        patch_size: the new $P'$, or ``(P'_h, P'_w)``.
+        image_size: the image size the copy takes. ``None`` keeps the patch grid (TinyViT's
+            7×7 at $P' = 8$ means 56×56 images), so $E_\text{pos}$ stays as it is; the
+            original image size with a new $P'$ changes the grid (28×28 at $P' = 7$: 4×4).
+        method: ``"pi"`` (FlexiViT's PI-resize) or ``"plain"`` (filters resized as images).
+        pos_mode: the interpolation for a learned $E_\text{pos}$ (lesson 06's default).
+
+    Returns:
+        A new model of the same class, in ``model``'s train/eval mode.
+
+    Shapes:
+        ``patch_embed.proj.weight`` ``(D, C, P, P)`` -> ``(D, C, P', P')``; ``pos_embed``
+        ``(1, k + N, D)`` -> ``(1, k + N', D)``, $N' = (H'/P')(W'/P')$.
+
+    Example:
+        >>> tiny = load_tiny_vit()  # 28×28, P = 4, 7×7 grid
+        >>> with_patch_size(tiny, 8).config.image_size  # the same 7×7 grid
+        56
+        >>> with_patch_size(tiny, 7, image_size=28).patch_embed.grid_size
+        (4, 4)
+    """
+    if not isinstance(model, VisionTransformer):
+        raise TypeError(f"model must be a vit_tutorial VisionTransformer, got "
+                        f"{type(model).__name__}; for a bare Conv2d weight use "
+                        f"resample_patch_embed(weight, new_size)")
+    ph, pw = to_pair(patch_size, "patch_size")
+    gh, gw = model.patch_embed.grid_size
+    size = (gh * ph, gw * pw) if image_size is None else to_pair(image_size, "image_size")
+    nh, nw = check_divisible(size, (ph, pw))  # the new grid (H'/P', W'/P')
+    old_ph, old_pw = model.patch_embed.patch_size
+    moved = model.resized((nh * old_ph, nw * old_pw), mode=pos_mode)  # E_pos on the new grid
+    state = moved.state_dict()
+    key = "patch_embed.proj.weight"
+    state[key] = resample_patch_embed(state[key], (ph, pw), method=method)  # (D, C, P', P')
+    config = replace(moved.config, image_size=size, patch_size=(ph, pw))
+    return type(model).from_state_dict(config, state).train(model.training)

@@ -1,0 +1,144 @@
+r"""Exercises of lesson 10, after the paper (``notebooks/10_after_the_paper.ipynb``): their
+checkers."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from vit_tutorial.after_the_paper import (
+    patch_resize_matrix,
+    resample_patch_embed,
+    rope_2d_axial,
+)
+from vit_tutorial.exercises.checking import checker, fail, run_answer, tensor_problem
+from vit_tutorial.exercises.questions import Question, check_answers
+from vit_tutorial.model import CONFIGS, ViTConfig
+
+__all__ = ["check_after_the_paper_answers", "check_pi_resize"]
+
+
+def _after_the_paper_questions() -> list[Question]:
+    b16 = CONFIGS["vit_b_16"]
+    P, D, h = b16.patch_size, b16.embed_dim, b16.num_heads
+    N = (b16.image_size // P) ** 2  # 196
+    B = patch_resize_matrix(4, 8)  # a 4×4 patch resized to 8×8
+    head_dim = D // h
+    column_pairs = rope_2d_axial(1, head_dim)[0].shape[-1] // 4  # D_h/4 pairs per axis
+    registers = ViTConfig(num_register_tokens=4).num_prefix_tokens + N
+    return [
+        Question("resize_matrix_4_to_8", "the shape of the resize matrix B that turns a 4×4 "
+                  "patch into an 8×8 patch (x' = B x, patches flattened)", tuple(B.shape),
+                  (((16, 64), "that is B^T: B maps the 16 old pixels to the 64 new ones, so "
+                              "it has one row per new pixel"),
+                   ((8, 4), "B acts on flattened patches: 4·4 = 16 values in, 8·8 out"),
+                   ((4, 8), "B acts on flattened patches: 4·4 = 16 values in, 8·8 out")),
+                  "x' = B x with x of 4·4 values and x' of 8·8: (rows, columns) = (out, in)"),
+        Question("tokens_B16_4_registers", "tokens the encoder of ViT-B/16 at 224×224 reads "
+                  "with 4 registers", registers,
+                  ((N + 4, "the class token is still there, in front of the registers"),
+                   (N + 1, "that is without the registers: they add 4 tokens"),
+                   (N, "count the class token and the 4 registers too")),
+                  "1 class token + 4 registers + (224/16)² patches"),
+        Question("rope_axial_parameters_B16", "trainable parameters of axial 2-D RoPE in "
+                  "ViT-B/16", 0,
+                  (((N + 1) * D, f"that is the learned E_pos of ViT-B/16, (N + 1)·D = "
+                                 f"{(N + 1) * D:,}, which RoPE replaces; the angles of axial "
+                                 f"RoPE are fixed numbers, not weights"),
+                   (N * D, "that is the size of a table for the patches; axial RoPE's angles "
+                           "are computed from the row and column, not learned")),
+                  "are the rotation angles of RoPE-Axial learned?"),
+        Question("column_pairs_per_head_B16", "channel pairs of one ViT-B/16 head that axial "
+                  "RoPE turns by the column (D_h = 768/12)", column_pairs,
+                  ((2 * column_pairs, "that is all the pairs of a head, D_h/2; half of them "
+                                      "turn by the column, half by the row"),
+                   (head_dim, "that counts channels (D_h = 64); RoPE rotates pairs of them, "
+                              "and half of the pairs go to the row"),
+                   (head_dim // 2, "that is all the pairs of a head, D_h/2; half of them turn "
+                                   "by the column, half by the row"),
+                   (D // 4, "per head: D_h = D/h = 64, not D")),
+                  "D_h = 64 channels make D_h/2 pairs, shared between column and row"),
+    ]
+
+
+@checker("after the paper answers")
+def check_after_the_paper_answers(answers) -> str:
+    """Lesson 10, check your understanding: the sizes of PI-resize, registers and RoPE.
+
+    Args:
+        answers: a dict (or a function returning one) with the keys ``resize_matrix_4_to_8``
+            (a tuple), ``tokens_B16_4_registers``, ``rope_axial_parameters_B16`` and
+            ``column_pairs_per_head_B16``.
+    """
+    return check_answers(answers, _after_the_paper_questions())
+
+
+def _pi_variants(weight: torch.Tensor, new: tuple[int, int]) -> list:
+    """Known wrong ways to resize ``weight`` (D, C, P_h, P_w) to ``new``, with their hints."""
+    D, C, ph, pw = weight.shape
+    nh, nw = new
+    B = patch_resize_matrix((ph, pw), new)  # (P'², P²)
+    flat = weight.reshape(D, C, ph * pw)  # (D, C, P²)
+    plain = F.interpolate(weight, size=new, mode="bicubic", antialias=True)
+    area = (ph * pw) / (nh * nw)
+    pi = flat @ torch.linalg.pinv(B)  # (D, C, P'²): the right values
+    return [
+        (plain, "that is the plain resize — the filters resized like images (B w): the lesson "
+                "showed that it changes the tokens. PI-resize solves B^T w' = w instead: "
+                "w' = (B^T)^+ w, as rows: w @ torch.linalg.pinv(B)"),
+        (plain * area, "that is the plain resize scaled by (P/P')² (area-normalised): it keeps "
+                       "the sum of each filter, but not the tokens; use w' = (B^T)^+ w"),
+        (pi.reshape(D, C, nw, nh),
+         "your filters came out (P'_w, P'_h): reshape the result to (D, C, P'_h, P'_w), "
+         "rows first"),
+        (pi.reshape(D, C, nh, nw).transpose(-2, -1),
+         "rows and columns of the new filters are swapped: reshape to (D, C, P'_h, P'_w) "
+         "without a transpose"),
+        ((flat @ torch.linalg.pinv(patch_resize_matrix((ph, pw), new, antialias=False))
+          ).reshape(D, C, nh, nw),
+         "PI-resize, but with a resize matrix built without antialias; use "
+         "patch_resize_matrix(old, new) with its defaults (bicubic, antialias=True, as timm)"),
+        ((flat @ torch.linalg.pinv(patch_resize_matrix((ph, pw), new,
+                                                       interpolation="bilinear"))
+          ).reshape(D, C, nh, nw),
+         "PI-resize, but of a bilinear patch resize; use patch_resize_matrix(old, new) with "
+         "its defaults (bicubic, as timm)"),
+    ]
+
+
+def _shape_hint(error: BaseException) -> str | None:
+    text = str(error)
+    if "cannot be multiplied" in text or "size of tensor" in text:
+        return ("flatten each filter to its P_h·P_w values, (D, C, P_h, P_w) -> (D, C, P²); "
+                "with B of shape (P'², P²), torch.linalg.pinv(B) has shape (P², P'²), and "
+                "(D, C, P²) @ (P², P'²) gives (D, C, P'²)")
+    return None
+
+
+@checker("pi_resize")
+def check_pi_resize(fn) -> str:
+    """Lesson 10, implement it: ``fn(weight, new_size) -> resized weight`` (PI-resize).
+
+    ``weight`` is a ``Conv2d`` weight ``(D, C, P_h, P_w)``, ``new_size`` a pair
+    ``(P'_h, P'_w)``. With ``B = patch_resize_matrix((P_h, P_w), new_size)``, return the
+    filters $w' = (B^\\top)^{+} w$, shape ``(D, C, P'_h, P'_w)`` — what
+    :func:`vit_tutorial.after_the_paper.resample_patch_embed` returns with its defaults.
+    """
+    cases = (((4, 4), (8, 8), "4×4 filters resized to 8×8 (upsampling)"),
+             ((4, 6), (6, 5), "4×6 filters resized to 6×5 (non-square, up and down)"),
+             ((6, 6), (4, 4), "6×6 filters resized to 4×4 (downsampling)"))
+    for old, new, what in cases:
+        weight = torch.randn(3, 2, *old)  # (D, C, P_h, P_w)
+        got = run_answer(fn, weight.clone(), new, case=f"on {what}: ", hint=_shape_hint,
+                         fallback="flatten the filters to (D, C, P²), multiply by "
+                                  "torch.linalg.pinv(B), reshape to (D, C, P'_h, P'_w)")
+        expected = resample_patch_embed(weight, new)
+        problem = tensor_problem(
+            got, expected, _pi_variants(weight, new),
+            wrong_values="wrong values: with B = patch_resize_matrix(old, new), the resized "
+                         "filters are (B^T)^+ w; flatten each filter, multiply by "
+                         "torch.linalg.pinv(B), reshape back")
+        if problem:
+            fail(f"on {what}: {problem[0]}", *problem[1:])
+    return ("correct when upsampling, downsampling and on non-square filters: "
+            "w' = (B^T)^+ w, FlexiViT's PI-resize.")
