@@ -2,9 +2,12 @@
 
 (Timings are the benchmark's job, not the tests': nothing here asserts a speed.)"""
 
+import pytest
+
 from vit_tutorial import benchmark
 
 
+@pytest.mark.slow
 def test_cases_agree_and_time(capsys):
     cases = [benchmark.input_pipeline_case(batch_size=2), benchmark.embedding_case(batch_size=2),
              *benchmark.resize_cases()]  # each case checks its contenders agree when built
@@ -14,6 +17,7 @@ def test_cases_agree_and_time(capsys):
         assert all(seconds > 0 for seconds in medians.values())
 
 
+@pytest.mark.slow
 def test_command_prints_ratios(capsys):
     assert benchmark.main(["--rounds", "1", "--only", "resize"]) == 0
     out = capsys.readouterr().out

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a real JupyterLab and Chromium: the full run only
+
 CHROMIUM = Path(os.environ.get("VIT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [  # the flags this machine's closed network needs (no background requests)
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -102,6 +102,7 @@ def torchvision_b16():
     return _randomise(torchvision.models.vit_b_16(), std=0.02)
 
 
+@pytest.mark.slow  # ViT-B/16 itself: seconds; the small models above run in the quick loop
 def test_vit_b16_from_torchvision_and_timm_at_224(torchvision_b16):
     x = torch.randn(1, 3, 224, 224)
     tv = torchvision_b16
@@ -111,6 +112,7 @@ def test_vit_b16_from_torchvision_and_timm_at_224(torchvision_b16):
         torch.testing.assert_close(from_timm(tm)(x), tm(x), atol=1e-4, rtol=0)
 
 
+@pytest.mark.slow  # ViT-B/16 itself: seconds; the small models above run in the quick loop
 def test_vit_b16_at_384_matches_torchvisions_own_path(torchvision_b16):
     """Lesson 06's interpolation with torchvision's settings (bicubic, align_corners=True)
     reproduces torchvision's interpolate_embeddings + vit_b_16(image_size=384)."""
