@@ -95,6 +95,14 @@ LESSONS = (
            "torchvision's and timm's weights and gives their logits, at 224 and 384",
            "lessons 01–07", "assemble a ViT from its parts, count its parameters, and load "
                             "torchvision's or timm's weights into it"),
+    Lesson("09_attention_maps", "What a trained ViT learns", ("attention_maps",),
+           "Figure 7's three panels and Figure 6 on the course model: its training loop "
+           "(placed digits, masked patch prediction), the filters of E, position similarity, "
+           "mean attention distance per head, attention rollout — with numbers over seeds",
+           "lessons 05 and 07–08",
+           "read a trained ViT's filters, position embeddings and attention heads, compute "
+           "mean attention distance and attention rollout, and say what they show over "
+           "seeds"),
     Lesson("10_after_the_paper", "After the paper", ("after_the_paper",),
            "what became of patches and position embeddings since 2021: FlexiViT's PI-resize "
            "(other patch sizes), 2-D RoPE (no E_pos to resize) and register tokens — built "

@@ -330,11 +330,11 @@ def plot_principal_components(components: torch.Tensor, explained: torch.Tensor,
                               ncols: int = 8, title: str | None = None, fig=None):
     r"""Draw Figure 7 (left): the principal components of the patch-embedding filters $E$.
 
-    Each component is a ``(C, P, P)`` filter, drawn as a small image with its number and
-    the share of variance it explains. Grayscale filters (``C = 1``) share one colour scale,
-    symmetric about 0 (black negative, mid-grey 0, white positive), explained by one colour
-    bar. RGB filters (``C = 3``) are drawn as colour images, each rescaled to [0, 1] on its
-    own, as the paper does; they get no colour bar.
+    Each component is a ``(C, P, P)`` filter, drawn as a small image with its number (from
+    0, as the code counts) and its share of the variance. Grayscale filters (``C = 1``) share
+    one colour scale, symmetric about 0 (black negative, mid-grey 0, white positive), shown
+    by one colour bar. RGB filters (``C = 3``) are drawn as colour images, each rescaled to
+    [0, 1] on its own, as the paper does; they get no colour bar.
 
     Args:
         components: ``(k, C, P, P)`` from
@@ -391,7 +391,7 @@ def plot_principal_components(components: torch.Tensor, explained: torch.Tensor,
             rgb = values[index].permute(1, 2, 0)  # (C, P, P) -> (P, P, C) for imshow
             rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min()).clamp_min(1e-12)  # each to [0, 1]
             ax.imshow(rgb.numpy(), interpolation="nearest")
-        ax.set_title(f"PC {index + 1}\n{100 * shares[index].item():.1f} %", fontsize=8)
+        ax.set_title(f"PC {index}\n{100 * shares[index].item():.1f} %", fontsize=8)  # from 0
     if C == 1:
         fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="gray"), ax=axes, shrink=0.8,
                      label="filter weight")

@@ -29,6 +29,8 @@ CHECKERS = {
                                            "check_resize_pos_embed")),
     "07_encoder": ("encoder", ("check_encoder_answers", "check_encoder_block")),
     "08_model": ("model", ("check_vit_answers", "check_vit_forward")),
+    "09_attention_maps": ("attention_maps", ("check_attention_map_answers",
+                                             "check_mean_attention_distance")),
     "10_after_the_paper": ("after_the_paper", ("check_after_the_paper_answers",
                                                "check_pi_resize")),
 }

@@ -1,0 +1,167 @@
+r"""Exercises of lesson 09, what a trained ViT learns (``notebooks/09_attention_maps.ipynb``):
+their checkers."""
+
+from __future__ import annotations
+
+import torch
+
+from vit_tutorial.attention_maps import (
+    attention_rollout,
+    mean_attention_distance,
+    uniform_attention_distance,
+)
+from vit_tutorial.exercises.checking import checker, fail, run_answer, tensor_problem
+from vit_tutorial.exercises.questions import Question, check_answers
+from vit_tutorial.grid import grid_distances
+from vit_tutorial.model import TINY_VIT_CONFIG
+
+__all__ = ["check_attention_map_answers", "check_mean_attention_distance"]
+
+
+def _attention_map_questions() -> list[Question]:
+    config = TINY_VIT_CONFIG
+    grid = config.image_size // config.patch_size  # 7
+    T = grid * grid + 1
+    shape = (1, config.num_heads, T, T)
+    pair = uniform_attention_distance((1, 2), 16)  # 1×2 grid of 16-pixel patches: 8 px
+    one_layer = torch.full((1, 1, 2, 2), 0.5)  # every token attends evenly to both
+    row_sum = round(attention_rollout([one_layer, one_layer])[0, 0].sum().item())
+    return [
+        Question("attention_shape_course_model", "shape of one layer's attention weights for "
+                                                 "one 28×28 image, the course model", shape,
+                 (((1, config.num_heads, T - 1, T - 1), "the class token takes part in "
+                                                        "attention too: T = N + 1 = 50"),
+                  ((1, T, T), "one map per head: (B, h, T, T)"),
+                  ((config.num_heads, T, T), "keep the batch axis: (B, h, T, T)"),
+                  ((config.depth, config.num_heads, T, T), "that is every layer at once; "
+                                                           "one layer's is (B, h, T, T)")),
+                 "(B, h, T, T) with T = N + 1; the course model has 4 heads and a 7×7 grid"),
+        Question("rollout_row_sum", "what each row of the attention rollout R sums to",
+                 row_sum,
+                 ((2, "each step adds the identity to A (rows then sum to 2) and renormalises "
+                      "the rows, so every factor's rows sum to 1 — and so do the product's"),
+                  (0, "every entry of R is a share of a token's input, none negative"),
+                  (config.depth, "a product of matrices whose rows sum to 1 has rows that sum "
+                                 "to 1, however many layers")),
+                 "each factor (Ā + I) / 2 has rows that sum to 1; so does their product"),
+        Question("self_only_distance_px", "mean attention distance (pixels) of a head in which "
+                                          "every patch attends only to itself", 0,
+                 ((1, "the distance from a patch to itself is 0 pixels; the weight 1 "
+                      "multiplies it"),),
+                 "each query's distances are weighted by its attention: all of it at distance 0"),
+        Question("uniform_distance_1x2_P16", "mean attention distance (pixels) of a head that "
+                                             "attends equally to both patches of a 1×2 grid of "
+                                             "16×16-pixel patches", round(pair),
+                 ((16, "each query gives half its weight to itself, at distance 0, and half "
+                       "to the other patch, 16 pixels away"),
+                  (1, "in pixels, not patches: patch centres are P = 16 pixels apart"),
+                  (0.5, "in pixels, not patches: patch centres are P = 16 pixels apart")),
+                 "weights 1/2 and 1/2, distances 0 and 16 pixels"),
+    ]
+
+
+@checker("attention map answers")
+def check_attention_map_answers(answers) -> str:
+    """Lesson 09, check your understanding: attention weights, rollout and attention distance.
+
+    Args:
+        answers: a dict (or a function returning one) with the keys
+            ``attention_shape_course_model`` (a tuple), ``rollout_row_sum``,
+            ``self_only_distance_px`` and ``uniform_distance_1x2_P16``.
+    """
+    return check_answers(answers, _attention_map_questions())
+
+
+# --- implement it: the mean attention distance of one layer ---------------------------------
+
+def _random_attention(B: int, h: int, T: int) -> torch.Tensor:
+    """Attention weights whose rows sum to 1, far from symmetric, and a class token that
+    takes a good share (so that keeping it, or not renormalising, shows)."""
+    scores = torch.randn(B, h, T, T) * 1.5
+    scores[..., 0] += 1.0  # every query looks at the class token a fair bit
+    return scores.softmax(dim=-1)
+
+
+def _distance_variants(attention: torch.Tensor, grid: tuple[int, int], P: int) -> list:
+    """The usual mistakes, each computed (as float64, like the expected value)."""
+    A = attention.double()
+    N = grid[0] * grid[1]
+    patches = A[..., 1:, 1:]  # (B, h, N, N)
+    rows = patches / patches.sum(-1, keepdim=True)
+    pixels = grid_distances(grid, "euclidean", patch_size=P)  # (N, N)
+    swapped = grid_distances(grid[::-1], "euclidean", patch_size=P)
+
+    def weighted(weights, distance):
+        return (weights * distance).sum(-1).mean(dim=(0, 2))  # (B, h, N, N) -> (h,)
+
+    padded = torch.zeros(N + 1, N + 1, dtype=torch.float64)
+    padded[1:, 1:] = pixels  # the class token placed at distance 0 from everything
+    with_cls = (A * padded).sum(-1)  # (B, h, T)
+    return [
+        (weighted(patches, pixels),
+         "the rows were not renormalised: without the class token's column (or with it "
+         "counted at distance 0), each query's weights over the N patches sum to less than "
+         "1; drop it and divide each row by its sum"),
+        (with_cls.mean(dim=(0, 2)),
+         "the class token is still in: drop its row and column (attention[..., 1:, 1:]), "
+         "then renormalise each row over the N patches — it has no place in the image"),
+        (weighted(rows, pixels / P),
+         f"these are patches, not pixels: patch centres are P = {P} pixels apart"),
+        (weighted(rows, grid_distances(grid, "steps", patch_size=P)),
+         "the distance is a straight line between patch centres, "
+         "sqrt(Δrow² + Δcol²)·P, not |Δrow| + |Δcol| steps"),
+        (weighted(rows, grid_distances(grid, "chebyshev", patch_size=P)),
+         "the distance is a straight line between patch centres, "
+         "sqrt(Δrow² + Δcol²)·P, not max(|Δrow|, |Δcol|)"),
+        (weighted(rows, swapped) if grid[0] != grid[1] else None,
+         f"rows and columns of the grid swapped: patch n sits in row n // (W/P) and column "
+         f"n % (W/P), with (H/P, W/P) = {grid}"),
+        ((rows * pixels).sum(-1).mean(dim=2), "average over the images too: one value per "
+                                              "head, (h,)"),
+        ((rows * pixels).sum(-1).mean(dim=(1, 2)), "one value per head, (h,): average over "
+                                                   "the images and query patches, not over "
+                                                   "the heads"),
+        ((rows * pixels).sum(-1).mean(), "one value per head, (h,): average over the images "
+                                         "and query patches, not over the heads"),
+    ]
+
+
+@checker("mean_attention_distance")
+def check_mean_attention_distance(fn) -> str:
+    r"""Lesson 09, implement it: ``fn(attention, grid_size, patch_size) -> (h,)``.
+
+    ``attention`` is one layer's weights ``(B, h, T, T)``, the class token first
+    (``T = 1 + N``); ``grid_size`` is ``(H/P, W/P)`` and ``patch_size`` $P$ in pixels. Return
+    each head's mean attention distance in pixels, over all query patches and images, with
+    the class token's row and column dropped and the rows renormalised — like
+    :func:`vit_tutorial.attention_maps.mean_attention_distance`.
+    """
+    for grid, P, B, h in (((3, 3), 4, 2, 3), ((2, 4), 5, 3, 2)):
+        gh, gw = grid
+        T = 1 + gh * gw
+        what = (f"a {gh}×{gw} grid" + (" (non-square)" if gh != gw else "")
+                + f", P = {P}, attention of shape {(B, h, T, T)}")
+        attention = _random_attention(B, h, T)
+        got = run_answer(fn, attention.clone(), grid, P, case=f"on {what}: ",
+                         hint=lambda error, T=T, N=gh * gw: (
+                             f"T = {T} tokens met an (N, N) = ({N}, {N}) distance table: drop "
+                             f"the class token's row and column first (attention[..., 1:, 1:])"
+                             if f"({T})" in str(error) and f"({N})" in str(error) else None))
+        expected = mean_attention_distance(attention, grid, P).double()  # (h,)
+        if isinstance(got, torch.Tensor) and got.is_floating_point():
+            got = got.double()  # float32 or float64: either is fine here
+        variants = [(v, m) for v, m in _distance_variants(attention, grid, P) if v is not None]
+        variants += [((B, h), "average over the images too: one value per head, (h,)"),
+                     ((), "one value per head, (h,): average over the images and query "
+                          "patches, not over the heads"),
+                     ((B,), "one value per head, (h,): average over the images and query "
+                            "patches, not over the heads")]
+        problem = tensor_problem(got, expected, variants,
+                                 wrong_values="wrong values: for each query patch, sum the "
+                                              "attention-weighted pixel distances to the key "
+                                              "patches, then average over queries and images")
+        if problem:
+            fail(f"on {what}: {problem[0]}", *problem[1:])
+    return ("correct on a square and a non-square grid: the class token dropped, rows "
+            "renormalised, pixel distances between patch centres weighted per query, "
+            "averaged over queries and images.")
