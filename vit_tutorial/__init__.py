@@ -1,23 +1,27 @@
-"""ViT, step by step: the Vision Transformer, one idea per module.
+"""ViT, step by step: the Vision Transformer, one idea per lesson, one lesson per module.
 
-Lessons (each module matches a notebook in ``notebooks/`` and a test file in ``tests/``):
+Lessons (each module matches ``notebooks/NN_<name>.ipynb`` and ``tests/test_<module>.py``;
+its checkers are in ``exercises/<module>.py``, its explorer, if any, in
+``explorers/<module>.py``):
 
-- :mod:`vit_tutorial.patches` — 01, image -> sequence of flattened patches
-- :mod:`vit_tutorial.patch_embedding` — 02, the linear projection E of Eq. 1
-- :mod:`vit_tutorial.class_token` — 03, the learnable class token
-- :mod:`vit_tutorial.positional_embedding` — 04, the position embeddings E_pos
-- :mod:`vit_tutorial.similarity` — 05, what E_pos learns (Figure 7, centre)
-- :mod:`vit_tutorial.interpolation` — 06, E_pos at a new resolution (Sec. 3.2)
-- :mod:`vit_tutorial.encoder`, :mod:`vit_tutorial.model`, :mod:`vit_tutorial.weights` —
-  07, the pre-norm encoder, the whole ViT, torchvision's and timm's weights
+- 01 :mod:`~vit_tutorial.patches` — image -> sequence of flattened patches
+- 02 :mod:`~vit_tutorial.patch_embedding` — the linear projection E of Eq. 1
+- 03 :mod:`~vit_tutorial.class_token` — the learnable class token
+- 04 :mod:`~vit_tutorial.positional_embedding` — the position embeddings E_pos
+- 05 :mod:`~vit_tutorial.similarity` — what E_pos learns (Figure 7, centre)
+- 06 :mod:`~vit_tutorial.interpolation` (and ``interpolation_figures``) — E_pos at a new
+  resolution (Sec. 3.2)
+- 07 :mod:`~vit_tutorial.encoder` — the pre-norm encoder (Eq. 2–3)
+- 08 :mod:`~vit_tutorial.model`, :mod:`~vit_tutorial.weights` — the whole ViT; torchvision's
+  and timm's weights
+- 09 :mod:`~vit_tutorial.attention_maps` — what a trained ViT learns (Figures 7 and 6)
+- 10 :mod:`~vit_tutorial.after_the_paper` — FlexiViT, 2-D RoPE, registers
 
-Faces on top of them: :mod:`~vit_tutorial.data` (offline images and digits),
-:mod:`~vit_tutorial.train` and :mod:`~vit_tutorial.experiments` (TinyViT and the measured
-results), :mod:`~vit_tutorial.exercises` and :mod:`~vit_tutorial.classroom` (the classroom
-edition), :mod:`~vit_tutorial.explorers` and :mod:`~vit_tutorial.widgets` (interactive
-explorers), :mod:`~vit_tutorial.benchmark` (speed against torchvision and timm),
-:mod:`~vit_tutorial.course` (the table of contents and the repository's address) and
-:mod:`~vit_tutorial.site` (the course as a website).
+Below them, small helpers (``_checks``, ``grid``, ``figures``, ``files``, ``checkpoints``,
+``threads``, ``data``, ``lesson_time``); above them, the faces (``train``, ``experiments``,
+``course_model``, ``exercises``, ``explorers``, ``widgets``, ``classroom``, ``editions``,
+``course``, ``site``, ``diagram``, ``benchmark``). The README's "For contributors" says
+what may import what; ``tests/test_architecture.py`` checks it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
