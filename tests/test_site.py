@@ -400,9 +400,10 @@ def test_screenshot_of_a_lesson(server, browser, scheme):
         assert page.evaluate("() => document.documentElement.dataset.theme") == scheme
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"site_{SEARCH_LESSON}_{scheme}.png"))
-        # The explorer's still picture, in the lesson's "Explore: …" section.
-        explore = page.locator("section", has=page.locator("h2", has_text="Explore"))
-        still = explore.locator(".cell_output img").last
+        # The explorer's still picture, in the lesson's "Explore: …" section (a subsection
+        # of "Going deeper"): the section right around that heading.
+        heading = page.locator("h2, h3", has_text="Explore").first
+        still = heading.locator("xpath=..").locator(".cell_output img").last
         still.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"site_{SEARCH_LESSON}_explorer_{scheme}.png"))
         assert not (reader.errors or reader.blocked or reader.failed)
