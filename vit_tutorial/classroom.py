@@ -1,38 +1,12 @@
-r"""The classroom edition: student notebooks generated from the lessons, never maintained.
+r"""Student notebooks from the lessons: each solution replaced by a stub, the rest kept.
 
-The lessons in ``notebooks/`` are the teacher's edition: every exercise's solution is in
-them, between nbgrader's markers, so the lessons run (and pass strict nbval) with their
-solutions, and teachers who use nbgrader can use them directly. This module writes the
-student edition from them::
-
-    python -m vit_tutorial.classroom student notebooks/ build/student/ [--force]
-    python -m vit_tutorial.classroom check notebooks/ build/student/
-
-``student`` writes one student notebook per lesson: each solution region replaced by a stub
-that raises ``NotImplementedError`` (in Markdown: "YOUR ANSWER HERE"), the stored outputs
-of the exercise cells cleared, everything else — text, code, the other cells' outputs —
-left as it is. It refuses to write into the lessons' own folder (or a folder inside it), and
-over existing files unless ``--force`` is given. Before writing, it checks each student
-notebook for leftover solution text; ``check`` runs the same check on notebooks written
-earlier.
-
-The work is done by nbgrader's own preprocessors, run standalone (``enforce_metadata=False``:
-no nbgrader course, database or cell metadata needed): ``ClearSolutions`` for the solution
-regions, ``ClearHiddenTests`` for ``### BEGIN HIDDEN TESTS`` regions, if a teacher adds any,
-and nbconvert's ``ClearOutputPreprocessor`` for the exercise cells' outputs.
-
-Conventions a lesson's exercises follow (what this module relies on):
-
-1. **Solution regions** sit between a ``### BEGIN SOLUTION`` line and a
-   ``### END SOLUTION`` line, **inside a function body** in code cells, so that the student
-   version still runs: the stub raises only when the checker calls the function, and the
-   checker reports "not implemented yet". In Markdown cells the region becomes
-   "YOUR ANSWER HERE".
-2. **Exercise cells** carry the cell tag ``exercise``: the cells with a solution and the
-   cells that call a checker of :mod:`vit_tutorial.exercises`. Their outputs are cleared in
-   the student version (they would show the teacher's results). A cell that holds a
-   solution marker or calls a checker counts as an exercise cell even without the tag.
-3. Everything else is copied unchanged.
+The work is nbgrader's (``ClearSolutions``, ``ClearHiddenTests``, run standalone — no
+course database) and nbconvert's (``ClearOutputPreprocessor`` on the exercise cells). The
+conventions it relies on: solution regions between ``### BEGIN SOLUTION`` and
+``### END SOLUTION``, inside a function body (so the student version still runs and its
+checker says "not implemented yet"); exercise cells tagged ``exercise``, or holding a
+solution, or calling a ``check_...`` checker. :mod:`vit_tutorial.editions` uses it to make
+``notebooks/`` from ``solutions/``; the README ("For teachers") shows the commands.
 """
 
 from __future__ import annotations

@@ -1,56 +1,22 @@
 r"""Lesson 06 — resize the position embeddings $E_\text{pos}$ for a new resolution (Sec. 3.2).
 
-Fine-tuning at a higher resolution keeps the patch size $P$, so the grid of patches grows
-(ViT-B/16: 224×224 → 14×14 = 196 patches; 384×384 → 24×24 = 576 patches) and
-$E_\text{pos}$ no longer has one row per token (197 rows for 577 tokens). The paper's fix
-is to 2-D interpolate the pre-trained $E_\text{pos}$ "according to their location in the
-original image":
+At a higher resolution the patch size stays, the grid grows (ViT-B/16: 14×14 → 24×24 at
+384×384) and $E_\text{pos}$ must follow: split off the prefix token(s), fold the $N$ rows
+into their ``(D, H/P, W/P)`` grid, resize it, flatten it back, put the prefix in front
+(``notebooks/06_interpolation.ipynb`` builds it step by step). The libraries disagree on
+the resize:
 
-1. split off the prefix token(s) — the class token has no place on the grid and is kept
-   as it is;
-2. fold the $N$ grid rows back into their 2-D layout ``(D, H/P, W/P)`` (row-major, the
-   order of ``Conv2d(...).flatten(2).transpose(1, 2)``) and treat the $D$ channels as
-   $D$ small images;
-3. resize those images to the new grid ``(H'/P, W'/P)`` and flatten them again into
-   $N' = H'W'/P^2$ rows;
-4. put the prefix token(s) back in front.
+============  ==================================================  =======  =====  =========
+library       function                                            mode     align  antialias
+============  ==================================================  =======  =====  =========
+torchvision   ``models.vision_transformer.interpolate_embeddings``  bicubic  True   no
+timm          ``layers.resample_abs_pos_embed``                   bicubic  False  True
+original JAX  ``vit_jax/checkpoint.py`` (scipy zoom, order 1)     linear   —      no
+============  ==================================================  =======  =====  =========
 
-In the shape comments, ``prefix`` is the number of prefix tokens (1 for the class token),
-``(H/P, W/P)`` is the old grid with $N$ positions and ``(H'/P, W'/P)`` the new one with
-$N'$.
-
-Step 3 is where the reference libraries disagree, and the differences are not small:
-
-============  ===========================================  =========  =============  =========
-library       function                                     mode       align_corners  antialias
-============  ===========================================  =========  =============  =========
-torchvision   ``models.vision_transformer.interpolate_``   bicubic    True           no
-              ``embeddings``
-timm          ``layers.resample_abs_pos_embed``            bicubic    False          True
-original JAX  ``vit_jax/checkpoint.py`` (scipy zoom)       linear     (corners on    no
-                                                           (order 1)  corners)
-============  ===========================================  =========  =============  =========
-
-:func:`resize_pos_embed` exposes these settings, so it reproduces torchvision and timm to
-within 1e-6 (the tests check it), and :func:`zoom_pos_embed` reproduces the original code,
-which equals ``resize_pos_embed(..., mode="bilinear", align_corners=True)``. The lesson's
-figures are in :mod:`vit_tutorial.interpolation_figures`.
-
-Note:
-    What the two flags do, measured with PyTorch's ``F.interpolate``:
-
-    - ``align_corners=True`` puts the centres of the corner patches of the old grid on the
-      centres of the corner patches of the new grid; ``False`` treats every patch as a
-      cell of the image and lines up the *outer edges* of the grids instead. On a 7×7 →
-      14×14 bicubic resize of N(0, 1) embeddings (D = 64) the two differ by 1.2 to 1.8
-      (max abs, 20 random seeds).
-    - ``antialias=True`` for ``bicubic`` does more than low-pass filter a downsampling: it
-      switches to a different cubic kernel (Keys' $a = -0.5$, as in PIL, instead of
-      PyTorch's $a = -0.75$) and to a different border rule (weights that fall off the
-      grid are dropped and the rest renormalised, instead of repeating the edge row). So
-      timm's result differs from plain bicubic when *upsampling*, too: by 0.27 to 0.34
-      (max abs) on the same 7×7 → 14×14 resize. For ``bilinear``, ``antialias`` changes
-      nothing when upsampling.
+:func:`resize_pos_embed` takes these settings and reproduces torchvision and timm (the tests
+check it); :func:`zoom_pos_embed` reproduces the original code. The lesson's figures are in
+:mod:`vit_tutorial.interpolation_figures`.
 """
 
 from __future__ import annotations
