@@ -26,10 +26,13 @@ def pi_resize_with(antialias=True, interpolation="bicubic", swap=False, transpos
 
 
 def pi_resize_lstsq(weight, new_size):
-    """Another right answer: the least-squares solution of B^T w' = w."""
+    """Another right answer: the minimum-norm least-squares solution of B^T w' = w. (The
+    driver matters: with torch 2.11's default, "gelsy", an upsampling's underdetermined
+    system comes back with another, not minimum-norm, solution; "gelsd" uses the SVD.)"""
     D, C, ph, pw = weight.shape
     B = patch_resize_matrix((ph, pw), new_size)
-    solution = torch.linalg.lstsq(B.T, weight.reshape(D * C, ph * pw).T).solution  # (P'², D·C)
+    solution = torch.linalg.lstsq(B.T, weight.reshape(D * C, ph * pw).T,
+                                  driver="gelsd").solution  # (P'², D·C)
     return solution.T.reshape(D, C, *new_size)
 
 
