@@ -60,10 +60,21 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
         check_tokens(x, self.embed_dim)
+        return self.attend(*self.heads(x), return_attention=return_attention)
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values, split into heads: ``(B, T, D) -> 3 x (B, h, T, D_h)``."""
         B, T, D = x.shape
         # (B, T, 3·D) -> (B, T, 3, h, D_h)
         qkv = self.qkv(x).reshape(B, T, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, h, T, D_h)
+        return q, k, v
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+               return_attention: bool = False):
+        r"""$\mathrm{softmax}(qk^\top/\sqrt{D_h})\,v$ per head, heads merged, projected:
+        ``3 x (B, h, T, D_h) -> (B, T, D)`` (and the weights ``(B, h, T, T)`` if asked)."""
+        B, _, T, _ = q.shape
         if return_attention:
             # The same computation written out, so the weights A can be returned.
             scores = q @ k.transpose(-2, -1) * self.head_dim ** -0.5  # (B, h, T, T)
@@ -71,7 +82,7 @@ class Attention(nn.Module):
             out = weights @ v  # (B, h, T, D_h)
         else:
             out = F.scaled_dot_product_attention(q, k, v)  # fused kernel, same result
-        out = out.transpose(1, 2).reshape(B, T, D)  # (B, h, T, D_h) -> (B, T, h·D_h)
+        out = out.transpose(1, 2).reshape(B, T, self.embed_dim)  # (B, h, T, D_h) -> (B, T, D)
         out = self.proj(out)
         return (out, weights) if return_attention else out
 

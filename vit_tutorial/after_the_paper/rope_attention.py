@@ -7,7 +7,6 @@ import math
 import numbers
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vit_tutorial._checks import (
@@ -114,21 +113,11 @@ class RoPEAttention(Attention):
                 f"{self.num_prefix_tokens + gh * gw}; pass the grid_size (H/P, W/P) of the "
                 f"images the tokens came from"
             )
-        qkv = self.qkv(x).reshape(B, T, 3, self.num_heads,
-                                  self.head_dim)  # (B, T, 3·D) -> (B, T, 3, h, D_h)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, h, T, D_h)
+        q, k, v = self.heads(x)  # 3 x (B, h, T, D_h), as in the plain Attention
         sin, cos = self.rope_tables((gh, gw), device=x.device, dtype=work_dtype(x.dtype))
         q = apply_rope(q, sin, cos, num_prefix_tokens=self.num_prefix_tokens)  # (B, h, T, D_h)
         k = apply_rope(k, sin, cos, num_prefix_tokens=self.num_prefix_tokens)  # (B, h, T, D_h)
-        if return_attention:
-            scores = q @ k.transpose(-2, -1) * self.head_dim ** -0.5  # (B, h, T, T)
-            weights = scores.softmax(dim=-1)  # A, each row sums to 1
-            out = weights @ v  # (B, h, T, D_h)
-        else:
-            out = F.scaled_dot_product_attention(q, k, v)  # fused kernel, same result
-        out = out.transpose(1, 2).reshape(B, T, D)  # (B, h, T, D_h) -> (B, T, h·D_h)
-        out = self.proj(out)
-        return (out, weights) if return_attention else out
+        return self.attend(q, k, v, return_attention=return_attention)
 
     def extra_repr(self) -> str:
         return (f"rope={self.rope!r}, temperature={self.temperature}, "
