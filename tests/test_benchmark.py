@@ -22,3 +22,9 @@ def test_command_prints_ratios(capsys):
     assert benchmark.main(["--rounds", "1", "--only", "resize"]) == 0
     out = capsys.readouterr().out
     assert out.count("ratio ours / ") == 2
+
+
+def test_command_refuses_zero_rounds(capsys):
+    with pytest.raises(SystemExit) as stop:
+        benchmark.main(["--rounds", "0"])
+    assert stop.value.code == 2 and "--rounds must be at least 1, got 0" in capsys.readouterr().err

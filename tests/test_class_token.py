@@ -122,3 +122,15 @@ def test_plot_token_sequence():
     with pytest.raises(ValueError, match=r"\(B, N \+ 1, D\) or \(N \+ 1, D\), got 1 dimensions"):
         plot_token_sequence(torch.zeros(8))
     plt.close("all")
+
+
+@pytest.mark.parametrize("dtype", [torch.long, torch.bool])
+def test_non_float_tokens_are_refused_not_truncated(dtype):
+    with pytest.raises(TypeError, match=rf"tokens must be floating point, got dtype {dtype}; "
+                                        r"embeddings are real numbers: convert with tokens.float"):
+        prepend_class_token(torch.ones(2, 3, 4, dtype=dtype), torch.full((1, 1, 4), 0.7))
+
+
+def test_mixed_float_dtypes_are_promoted_never_rounded():
+    out = prepend_class_token(torch.ones(2, 3, 4), torch.full((1, 1, 4), 0.7, dtype=torch.float64))
+    assert out.dtype == torch.float64 and out[0, 0, 0].item() == 0.7

@@ -144,3 +144,27 @@ def test_wrong_image_size_points_to_resized():
         model(torch.randn(1, 3, 48, 48))
     with pytest.raises(ValueError, match="image height 50 is not divisible by patch_size 8"):
         model.resized(50)
+
+
+@pytest.mark.parametrize("changes, error, message", [
+    ({"num_classes": -1}, ValueError, "num_classes must be a positive int, got -1"),
+    ({"dropout": "0.1"}, ValueError, r"dropout must be a number in \[0, 1\), got '0.1'"),
+    ({"dropout": 1.5}, ValueError, r"dropout must be a number in \[0, 1\), got 1.5"),
+    ({"image_size": 10, "patch_size": 4}, ValueError, "image height 10 is not divisible by "
+                                                      "patch_size 4"),
+    ({"num_register_tokens": -1}, ValueError, "num_register_tokens must be a whole number"),
+    ({"prefix_pos_embed": 1}, TypeError, "prefix_pos_embed must be True or False"),
+    ({"positional_embedding": "rope"}, ValueError, "positional_embedding must be one of"),
+])
+def test_config_is_checked_when_made(changes, error, message):
+    with pytest.raises(error, match=message):
+        replace(SMALL, **changes)
+
+
+def test_config_takes_numpy_numbers_and_pairs():
+    import numpy as np
+
+    config = replace(SMALL, embed_dim=np.int64(32), image_size=[32, 32], dropout=np.float32(0.1))
+    assert type(config.embed_dim) is int and config.image_size == 32
+    assert config.dropout == pytest.approx(0.1)
+    assert replace(SMALL, image_size=(32, 48)).image_size == (32, 48)

@@ -221,3 +221,13 @@ def test_plot_principal_components():
         plot_principal_components(components, explained[:3])
     with pytest.raises(TypeError, match="ncols must be a positive int"):
         plot_principal_components(components, explained, ncols=2.5)
+
+
+def test_a_channels_last_batch_or_another_dtype_says_what_to_do():
+    embed = PatchEmbedding(32, 4, 3, 8)
+    with pytest.raises(ValueError, match=r"look channels-last \(B, H, W, C\); use "
+                                         r"images.permute\(0, 3, 1, 2\)"):
+        embed(torch.rand(2, 32, 32, 3))
+    with pytest.raises(TypeError, match=r"weights are torch.float32 but the images are "
+                                        r"torch.float64"):
+        embed(torch.rand(2, 3, 32, 32, dtype=torch.float64))

@@ -206,3 +206,10 @@ def test_plot_shuffled_patches_and_channels():
     with pytest.raises(ValueError, match=r"got 1 titles for 2 channels"):
         plot_pos_embed_channels(table, 7, [0, 1], num_prefix_tokens=1, titles=["a"])
     plt.close("all")
+
+
+def test_a_class_token_the_table_has_no_row_for_is_named():
+    table = PositionalEmbedding(4, 8, num_prefix_tokens=0)
+    with pytest.raises(ValueError, match="a class token was prepended, but this table has no "
+                                         r"row for it \(num_prefix_tokens=0\)"):
+        table(torch.rand(1, 5, 8))
