@@ -26,6 +26,8 @@ FACE_EDGES = {  # face -> the faces it may import (inside a sub-package, modules
     "experiments": {"train"},  # each other freely, but never in a cycle)
     "course_model": {"train"},
     "editions": {"classroom", "course"},
+    "classroom": {"course", "exercises"},  # the banner, the lessons, the exercises' points
+    "course": {"exercises"},  # the lesson card states the exercises' points
     "site": {"course"},
     "widgets": {"explorers"},
 }

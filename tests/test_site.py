@@ -78,13 +78,13 @@ def test_the_workflow_publishes_what_the_readme_builds():
     assert command == ".venv/bin/python -m vit_tutorial.site"
     lines = [line.strip().removeprefix("run: ").strip() for line in workflow.splitlines()]
     assert command in lines
-    assert "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt" in lines
+    assert "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt" in lines
     assert f"path: {site.DEFAULT_OUTPUT.as_posix()}" in lines
     assert "actions/deploy-pages@" in workflow and "actions/upload-pages-artifact@" in workflow
 
 
 def test_site_dependencies_are_installed_by_the_readme_set_up():
-    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    requirements = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     extra = re.search(r"^site = \[(.*?)\]", pyproject, re.M | re.S)
     assert extra, "pyproject.toml: a `site` extra"

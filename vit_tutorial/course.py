@@ -1,7 +1,7 @@
 """The course's table of contents, its two editions, and its one GitHub address.
 
 The lessons are written once, with their solutions, in ``solutions/`` (the teacher's
-edition, the source); ``python -m vit_tutorial.classroom editions`` makes the learner's
+edition, the source); ``python -m vit_tutorial.editions --write`` makes the learner's
 edition in ``notebooks/`` from it (the exercises without their answers). Everything that
 links to the repository or describes a lesson — the README's lesson table, each notebook's
 badge line, its lesson card with the measured minutes, its Colab setup cell and its
@@ -20,11 +20,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from vit_tutorial.exercises import CHECKERS
 from vit_tutorial.files import atomic_write
 from vit_tutorial.lesson_time import Minutes, measure
 
 __all__ = ["REPOSITORY", "BRANCH", "EDITIONS", "SOURCE", "LESSONS", "Lesson", "Minutes",
-           "colab_url", "badge_markdown", "setup_cell_source", "pipeline_cell_source",
+           "colab_url", "badge_markdown", "classroom_banner", "exercise_points",
+           "setup_cell_source", "pipeline_cell_source",
            "measure", "lesson_card", "lesson_table", "find_root", "out_of_date", "write",
            "sync_notebook", "lesson_minutes", "notebook_text", "github_url"]
 
@@ -144,6 +146,35 @@ def badge_markdown(lesson: str, edition: str = "notebooks") -> str:
             f"[exercises edition]({github_url(lesson, 'notebooks')})")
 
 
+def classroom_banner(lesson: str) -> str:
+    """The first cell of what a class receives (``classroom student``, nbgrader's release):
+    no link to either edition, since the exercises edition links to the solutions."""
+    found = next((x for x in LESSONS if x.name == lesson), None)
+    title = f"lesson {found.number:02d} of " if found else "a lesson of "
+    return (f"**Classroom edition** — {title}*ViT, step by step*. Every exercise waits for "
+            f"your answer where a cell says `# YOUR CODE HERE`; run it, and its checker says "
+            f"what is right and what is not. Your teacher has the answers.")
+
+
+def exercise_points(lesson: str) -> dict[str, int]:
+    """Each exercise's checker and its points in a graded class, in lesson order, from the
+    one place they are declared: :data:`vit_tutorial.exercises.CHECKERS`.
+
+    Raises:
+        ValueError: the lesson has no checkers there, or lists them without points.
+    """
+    if lesson not in CHECKERS:
+        raise ValueError(f"lesson {lesson!r} has no exercises in vit_tutorial.exercises."
+                         f"CHECKERS; add it as {lesson!r}: (module, {{checker: points, ...}})")
+    points = CHECKERS[lesson][1]
+    if not isinstance(points, dict) or not all(
+            isinstance(p, int) and p > 0 for p in points.values()):
+        raise ValueError(f"vit_tutorial.exercises.CHECKERS[{lesson!r}] must map each checker "
+                         f"to its points (a positive int), e.g. {{'check_x_answers': 1, "
+                         f"'check_x': 3}}; got {points!r}")
+    return dict(points)
+
+
 def setup_cell_source() -> str:
     """The first code cell of every lesson: install the package on Colab, nothing locally."""
     return (
@@ -165,13 +196,17 @@ def pipeline_cell_source(lesson: Lesson) -> str:
 
 
 def lesson_card(lesson: Lesson, minutes: Minutes) -> str:
-    """The lesson card under the title: time, what it assumes, what you can do after it."""
+    """The lesson card under the title: time, what it assumes, what you can do after it, and
+    what its exercises are worth in a graded class (:func:`exercise_points`)."""
     optional = (f", plus {minutes.optional} optional (*Going deeper*)"
                 if minutes.optional else "")
+    points = exercise_points(lesson.name)
     return (f"> **About {minutes.total} minutes** ({minutes.main} reading and running, "
             f"{minutes.exercises} exercises{optional}). "
             f"**You need:** {lesson.assumes}. "
-            f"**After it you can** {lesson.outcome}.")
+            f"**After it you can** {lesson.outcome}. "
+            f"**Exercises:** {len(points)}, worth {sum(points.values())} points in a graded "
+            f"class.")
 
 
 def lesson_table(minutes: dict[str, Minutes]) -> str:

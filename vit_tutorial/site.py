@@ -99,7 +99,7 @@ def _mathjax_es5() -> Path:
             return folder
     raise SystemExit("MathJax is not installed: the site serves its own copy, from the "
                      "django-static-mathjax package; run .venv/bin/pip install -r "
-                     "requirements.txt")
+                     "requirements-dev.txt")
 
 
 def _in_code(lines: list[str]) -> list[bool]:
@@ -136,8 +136,8 @@ def split_readme(text: str) -> tuple[str, str]:
     teachers[1:1] = ["", TEACHERS_NOTE]
     front = lines[:start] + [
         section[0], "",
-        f"Exercises with their checkers, the teacher's edition (these pages) and the "
-        f"student edition: see [{title}](teachers.md).", ""] + lines[end:]
+        f"Exercises and their checkers, the two editions, and a graded class with nbgrader: "
+        f"see [{title}](teachers.md).", ""] + lines[end:]
     return "\n".join(front) + "\n", "\n".join(teachers) + "\n"
 
 
