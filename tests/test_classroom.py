@@ -15,7 +15,6 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from vit_tutorial import classroom, course
-from vit_tutorial.classroom import places
 
 SOLUTION = """\
     single = images.ndim == 3
@@ -364,6 +363,8 @@ def test_a_destination_that_cannot_be_written_is_one_error_line(
 def test_writability_is_tried_for_real_not_read_from_permissions(lessons, tmp_path,
                                                                  monkeypatch, capsys):
     """As root (Colab) permission bits say yes everywhere: the command creates a file."""
+    from vit_tutorial.classroom import places
+
     def read_only(*args, **kwargs):
         raise OSError(30, "Read-only file system")
 
@@ -399,7 +400,7 @@ def test_the_source_is_not_its_own_destination(lessons, capsys):
 
 
 def test_ctrl_c_is_one_line_and_status_130(lessons, tmp_path, monkeypatch, capsys):
-    from vit_tutorial.classroom import student
+    from vit_tutorial.classroom import places, student
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -222,6 +222,7 @@ def test_a_release_clears_the_exercises_outputs_only(sources):
 # --- nbgrader's own commands, end to end ----------------------------------------------------
 
 LESSONS = ("02_patch_embeddings", "03_class_token")  # two of the shortest to run
+GRADED = "03_class_token"  # each submission runs the lesson (~10 s): three of this one
 WRONG = ("return torch.cat([tokens, cls_token.expand(B, -1, -1)], dim=1)",  # appended
          "the class token was appended; it is prepended")  # what the checker says
 
@@ -234,57 +235,57 @@ def _run(*command: str, cwd: Path) -> None:
     assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout}\n{done.stderr}"
 
 
-def _submit(dest: Path, student: str, lesson: str, answers: dict[str, str]) -> None:
+def _submit(dest: Path, student: str, answers: dict[str, str]) -> None:
     """A student's copy of the release, with ``answers`` (grade id -> source) filled in."""
-    nb = nbformat.read(dest / "release" / lesson / f"{lesson}.ipynb", as_version=4)
+    nb = nbformat.read(dest / "release" / GRADED / f"{GRADED}.ipynb", as_version=4)
     for cell in nb.cells:
         if _nbgrader(cell).get("grade_id") in answers:
             cell.source = answers[_nbgrader(cell)["grade_id"]]
-    folder = dest / "submitted" / student / lesson
+    folder = dest / "submitted" / student / GRADED
     folder.mkdir(parents=True)
-    nbformat.write(nb, folder / f"{lesson}.ipynb")
+    nbformat.write(nb, folder / f"{GRADED}.ipynb")
 
 
 @pytest.mark.slow
 def test_nbgrader_releases_autogrades_and_exports_the_scores(tmp_path):
+    """The teacher's commands of the README, in a course of two lessons: the solutions score
+    full marks, the untouched release 0, one exercise right of two its points."""
     dest = tmp_path / "class"
     assert classroom.main(["nbgrader", str(dest), *LESSONS]) == 0
     for lesson in LESSONS:
         _run("nbgrader", "generate_assignment", lesson, cwd=dest)
-    release = (dest / "release" / LESSONS[1] / f"{LESSONS[1]}.ipynb").read_text()
-    assert "image/png" in release and "BEGIN SOLUTION" not in release  # figures kept
+        release = (dest / "release" / lesson / f"{lesson}.ipynb").read_text()
+        assert "image/png" in release and "BEGIN SOLUTION" not in release  # figures kept
 
-    solutions = {}  # the teacher's answers, by grade id
-    for lesson in LESSONS:
-        nb = nbformat.read(dest / "source" / lesson / f"{lesson}.ipynb", as_version=4)
-        solutions.update({_nbgrader(c)["grade_id"]: c.source for c in nb.cells
-                          if _nbgrader(c).get("solution")})
-    half = {key: value for key, value in solutions.items() if key.startswith(LESSONS[1])}
-    key = f"{LESSONS[1]}-prepend_class_token"
+    source = nbformat.read(dest / "source" / GRADED / f"{GRADED}.ipynb", as_version=4)
+    solutions = {_nbgrader(c)["grade_id"]: c.source for c in source.cells
+                 if _nbgrader(c).get("solution")}  # the teacher's answers, by grade id
+    half = dict(solutions)
+    key = f"{GRADED}-prepend_class_token"
     body = re.search(r"### BEGIN SOLUTION\n(.*)\n\s*### END SOLUTION", half[key], re.S)
     half[key] = half[key].replace(body.group(1), f"    B = tokens.shape[0]\n    {WRONG[0]}")
-    for lesson in LESSONS:
-        _submit(dest, "ada", lesson, solutions)  # the teacher's own solutions
-    _submit(dest, "ben", LESSONS[1], {})  # the release, untouched
-    _submit(dest, "cy", LESSONS[1], half)  # the answers right, the function wrong
+    _submit(dest, "ada", solutions)  # the teacher's own solutions
+    _submit(dest, "ben", {})  # the release, untouched
+    _submit(dest, "cy", half)  # the answers right, the function wrong
 
-    for lesson in LESSONS:
-        _run("nbgrader", "autograde", lesson, cwd=dest)
-        _run("nbgrader", "generate_feedback", lesson, cwd=dest)
+    _run("nbgrader", "autograde", GRADED, cwd=dest)
+    _run("nbgrader", "generate_feedback", GRADED, cwd=dest)
     _run("nbgrader", "export", cwd=dest)
     with open(dest / "grades.csv", newline="") as file:
         scores = {(row["student_id"], row["assignment"]): (float(row["score"]),
                                                            float(row["max_score"]))
                   for row in csv.DictReader(file)}
     full = {lesson: float(sum(course.exercise_points(lesson).values())) for lesson in LESSONS}
-    assert scores[("ada", LESSONS[0])] == (full[LESSONS[0]], full[LESSONS[0]])
-    assert scores[("ada", LESSONS[1])] == (full[LESSONS[1]], full[LESSONS[1]])
-    assert scores[("ben", LESSONS[1])] == (0.0, full[LESSONS[1]])
-    assert scores[("cy", LESSONS[1])] == (1.0, full[LESSONS[1]])  # the answers' 1 point
+    other = LESSONS[0]  # released, not submitted: 0 for everyone
+    assert scores == {("ada", GRADED): (full[GRADED], full[GRADED]),
+                      ("ben", GRADED): (0.0, full[GRADED]),
+                      ("cy", GRADED): (1.0, full[GRADED]),  # the answers' 1 point
+                      **{(student, other): (0.0, full[other]) for student in ("ada", "ben", "cy")}}
 
-    feedback = (dest / "feedback" / "cy" / LESSONS[1] / f"{LESSONS[1]}.html").read_text()
-    assert f"Score: 1.0 / {full[LESSONS[1]]}" in feedback
+    feedback = (dest / "feedback" / "cy" / GRADED / f"{GRADED}.html").read_text()
+    assert f"Score: 1.0 / {full[GRADED]}" in feedback
     assert WRONG[1] in feedback  # the checker's words
-    untouched = (dest / "feedback" / "ben" / LESSONS[1] / f"{LESSONS[1]}.html").read_text()
+    untouched = (dest / "feedback" / "ben" / GRADED / f"{GRADED}.html").read_text()
     assert "not implemented yet" in untouched
-    shutil.rmtree(dest / "autograded")  # 6 MB of executed notebooks: not kept in tmp
+    shutil.copy(dest / "grades.csv", tmp_path / "grades.csv")
+    shutil.rmtree(dest / "autograded")  # megabytes of executed notebooks: not kept in tmp
