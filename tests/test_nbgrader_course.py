@@ -172,10 +172,18 @@ def test_the_course_folder_and_what_it_refuses(tmp_path, capsys):
     before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
 
     assert classroom.main(["nbgrader", str(dest), "3", "1"]) == 1  # exists: not replaced
-    assert "2 file(s) exist already" in capsys.readouterr().err
+    assert f"1 file(s) exist already ({dest / 'source' / '03_class_token'}" in \
+        capsys.readouterr().err
     assert {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before
     assert not (dest / "source" / "01_patches").exists()
+
+    (dest / "nbgrader_config.py").write_text("c = get_config()  # the teacher's own\n")
+    assert classroom.main(["nbgrader", str(dest), "1"]) == 0  # a lesson added to the course
+    assert f"note: kept the existing {dest / 'nbgrader_config.py'}" in capsys.readouterr().out
+    assert (dest / "nbgrader_config.py").read_text() == "c = get_config()  # the teacher's own\n"
+    assert (dest / "source" / "01_patches" / "01_patches.ipynb").exists()
     assert classroom.main(["nbgrader", str(dest), "3", "--force"]) == 0
+    assert (dest / "nbgrader_config.py").read_text() == nbgrader_course.config_text()
 
     assert classroom.main(["nbgrader", str(tmp_path / "x"), "99"]) == 1
     assert "no lesson '99' (give its name or number); the lessons are 01_patches" in \

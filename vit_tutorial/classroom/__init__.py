@@ -16,28 +16,31 @@ solutions edition by one set of rules.
 The README's "For teachers" section (the website's page for teachers) shows the commands.
 """
 
-from vit_tutorial.classroom.cells import (
-    EXERCISE_TAG,
-    ClassroomError,
-    exercise_warnings,
-    is_exercise_cell,
-    solution_regions,
-)
-from vit_tutorial.classroom.cli import main
-from vit_tutorial.classroom.nbgrader_course import (
-    nbgrader_source,
-    points_table,
-    write_nbgrader_course,
-)
-from vit_tutorial.classroom.places import Interrupted
-from vit_tutorial.classroom.student import (
-    check_student_notebooks,
-    leftover_solutions,
-    student_notebook,
-    write_student_notebooks,
-)
+from __future__ import annotations
 
-__all__ = ["EXERCISE_TAG", "ClassroomError", "Interrupted", "is_exercise_cell",
-           "solution_regions", "exercise_warnings", "student_notebook", "leftover_solutions",
-           "write_student_notebooks", "check_student_notebooks", "nbgrader_source",
-           "points_table", "write_nbgrader_course", "main"]
+import importlib
+
+# Public name -> the module that holds it, imported on first use: `python -m
+# vit_tutorial.classroom` starts at once, so a Ctrl-C while nbformat loads is one line too.
+_WHERE = {
+    **dict.fromkeys(["EXERCISE_TAG", "ClassroomError", "is_exercise_cell", "solution_regions",
+                     "exercise_warnings"], "cells"),
+    **dict.fromkeys(["student_notebook", "leftover_solutions", "write_student_notebooks",
+                     "check_student_notebooks"], "student"),
+    **dict.fromkeys(["nbgrader_source", "points_table", "write_nbgrader_course"],
+                    "nbgrader_course"),
+    "Interrupted": "places",
+    "main": "cli",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'vit_tutorial.classroom' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"vit_tutorial.classroom.{_WHERE[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -215,9 +215,12 @@ def write_nbgrader_course(dest: str | Path, lessons: Iterable[str] = (), *,
     """Write an nbgrader course folder for ``lessons`` (default: all) of ``source`` (default:
     the course's solutions edition).
 
+    An existing ``nbgrader_config.py`` is kept (without ``force``), so that lessons can be
+    added to a course one at a time.
+
     Raises:
         ClassroomError: an unknown lesson, a destination that can't or mustn't be written,
-            a file of the course that exists already (without ``force``), or a lesson that
+            a lesson's source that exists already (without ``force``), or a lesson that
             can't be made into an assignment. Nothing is written then.
         Interrupted: Ctrl-C while writing (the files written so far are whole).
     """
@@ -230,7 +233,14 @@ def write_nbgrader_course(dest: str | Path, lessons: Iterable[str] = (), *,
     source = Path(source)
     chosen = select_lessons(lesson_files(source), lessons)
     check_destination(dest, source=source, what="nbgrader course", example="build/class")
-    contents, lines = {dest / "nbgrader_config.py": config_text(exchange)}, []
+    contents, lines = {}, []
+    config, settings = dest / "nbgrader_config.py", config_text(exchange)
+    if not config.exists() or force:
+        contents[config] = settings
+    elif config.read_text(encoding="utf-8") != settings:  # a course made before: add to it
+        lines.append(f"note: kept the existing {config}; --force replaces it with the "
+                     f"course's settings (figures kept in a release, a {CELL_TIMEOUT} s cell "
+                     f"limit{', the exchange' if exchange else ''})")
     for path in chosen:
         nb = nbgrader_source(read_notebook(path), path.stem)
         target = dest / "source" / path.stem / path.name
