@@ -110,9 +110,10 @@ def test_the_readme_states_the_points_as_declared():
 def test_points_must_be_declared(monkeypatch):
     monkeypatch.setitem(CHECKERS, "03_class_token", ("class_token", (
         "check_class_token_answers", "check_prepend_class_token")))  # names without points
-    with pytest.raises(ValueError, match=r"must map each checker to its points"):
+    with pytest.raises(ValueError, match=r"\['03_class_token'\] must map each checker of the "
+                                         r"lesson to its points"):
         course.exercise_points("03_class_token")
-    with pytest.raises(ValueError, match=r"lesson '99_new' has no exercises"):
+    with pytest.raises(ValueError, match=r"\['99_new'\] must map .* got None"):
         course.exercise_points("99_new")
 
 

@@ -157,21 +157,14 @@ def classroom_banner(lesson: str) -> str:
 
 
 def exercise_points(lesson: str) -> dict[str, int]:
-    """Each exercise's checker and its points in a graded class, in lesson order, from the
-    one place they are declared: :data:`vit_tutorial.exercises.CHECKERS`.
-
-    Raises:
-        ValueError: the lesson has no checkers there, or lists them without points.
-    """
-    if lesson not in CHECKERS:
-        raise ValueError(f"lesson {lesson!r} has no exercises in vit_tutorial.exercises."
-                         f"CHECKERS; add it as {lesson!r}: (module, {{checker: points, ...}})")
-    points = CHECKERS[lesson][1]
+    """Each exercise's checker and its points in a graded class, in lesson order, as declared
+    once in :data:`vit_tutorial.exercises.CHECKERS` (a ``ValueError`` if they are not)."""
+    points = CHECKERS.get(lesson, (None, None))[1]
     if not isinstance(points, dict) or not all(
             isinstance(p, int) and p > 0 for p in points.values()):
         raise ValueError(f"vit_tutorial.exercises.CHECKERS[{lesson!r}] must map each checker "
-                         f"to its points (a positive int), e.g. {{'check_x_answers': 1, "
-                         f"'check_x': 3}}; got {points!r}")
+                         f"of the lesson to its points (a positive int), as in (module, "
+                         f"{{'check_x_answers': 1, 'check_x': 3}}); got {points!r}")
     return dict(points)
 
 
