@@ -150,8 +150,8 @@ def _stage_texts(fig: Figure) -> list[str]:
 @pytest.mark.parametrize("highlight", [None, *diagram.HIGHLIGHTS])
 def test_the_narrow_picture_shows_every_stage_once_for_a_phone(highlight):
     """The same drawing cut into segments stacked for a phone: each label as often as in the
-    wide one (once, mostly), the notes too, about 4 inches wide (drawn at 200 dpi, shown at half that: a column
-    of 360-390 CSS px shows its text at the wide picture's size)."""
+    wide one (once, mostly), the notes too, about 4 inches wide (drawn at 200 dpi, shown at
+    half that: a column of 360-390 CSS px shows its text at the wide picture's size)."""
     wide = diagram.draw_pipeline(highlight)
     narrow = diagram.draw_pipeline(highlight, layout="narrow")
     shown = _stage_texts(narrow)

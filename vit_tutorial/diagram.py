@@ -14,9 +14,15 @@ out of date without comparing pixels (which differ between matplotlib versions):
     python -m vit_tutorial.diagram            # list out-of-date pictures (exit status 1)
     python -m vit_tutorial.diagram --write    # redraw them
 
+For phones the same drawing comes in a narrow layout (``layout="narrow"``,
+``pipeline_narrow.png``, ``pipeline_03_narrow.png`` …): cut into ``SEGMENTS`` of at most two
+stages, stacked one under the other, so its text keeps its size on a small screen. Every text
+of both layouts reaches a contrast of 4.5:1 against what is behind it, greyed stages too.
+
 Why one module: it draws one picture. Its twenty-odd small drawing helpers (one per stage
 of the pipeline) share one coordinate layout and one colour scheme, and only make sense
-read together.
+read together; the narrow layout reuses all of them, through windows onto the same
+coordinates.
 """
 
 from __future__ import annotations
@@ -434,7 +440,7 @@ _GAP, _MARGIN = 2.8, 1.2  # between segments (an arrow), and around them
 
 
 def _note_lines(text: str) -> list[str]:
-    """A note wrapped to ``NOTE_CHARACTERS``, counting ``E$_{pos}$`` as the 4 characters it shows."""
+    """A note wrapped to ``NOTE_CHARACTERS``, counting ``E$_{pos}$`` as the 4 it shows."""
     lines: list[str] = []
     for word in text.split():
         joined = f"{lines[-1]} {word}" if lines else word
