@@ -506,6 +506,8 @@ def test_every_page_reads_offline(built, server, browser):
                          for src, alt in page.evaluate(_ALT_TEXTS) if not _described(alt)]
             raw = _RAW_TEX.findall(page.evaluate(_READABLE_TEXT))
             problems += [f"{path}: raw TeX in the text: {item!r}" for item in raw[:5]]
+            problems += [f"{path}: a code line hidden at {DESKTOP} px: {line!r}"
+                         for line in page.evaluate(_HIDDEN_CODE)]
             if path != "search.html" and not page.locator(f'a[href^="{issues}"]').count():
                 problems.append(f"{path}: no link to open an issue")
             if path in lessons:
@@ -515,8 +517,6 @@ def test_every_page_reads_offline(built, server, browser):
                 assert colab.count() >= 1, f"{path}: no launch-in-Colab link"
                 figures = page.locator(".cell_output img").count()
                 assert figures == _stored_pictures(name), f"{path}: {figures} figures shown"
-                problems += [f"{path}: a code line hidden at {DESKTOP} px: {line!r}"
-                             for line in page.evaluate(_HIDDEN_CODE)]
                 shown = page.evaluate(_PIPELINE_SOURCE)  # the stored output, not the narrow
                 assert len(shown) == 1 and not shown[0].endswith("_narrow.png"), shown
                 assert page.locator("button.copybtn").count() > 0, f"{path}: no copy button"
