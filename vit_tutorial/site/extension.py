@@ -12,7 +12,8 @@ When a page is read (``doctree-read``, before Sphinx collects its pictures):
   cell id, so the notebook files stay the exercises edition;
 - the pipeline picture (the cell ``vit_tutorial: pipeline``) becomes a :class:`picture`:
   the narrow drawing ``images/pipeline_NN_narrow.png`` on a phone;
-- every other figure gets its pixel size, so that Sphinx links it to the full-size file;
+- every other figure gets its pixel size, so that Sphinx links it to the full-size file,
+  and a wide one (several panels) a class: on a phone it keeps half its size and scrolls;
 - a short table cell keeps to one line (a wide table scrolls in its box instead).
 
 Before links are resolved, a MyST link to a repository file that is not on the site (a test
@@ -37,6 +38,7 @@ from vit_tutorial.site.sources import BADGE_FILE, NARROW_MEDIA, PIPELINE_DIR, pn
 __all__ = ["math_text", "solution", "picture", "solution_code", "setup"]
 
 SHORT_CELL = 20  # characters: a table cell this short is not wrapped
+WIDE_FIGURE = 1000  # pixels: a figure this wide (several panels) scrolls on a phone
 _SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")  # nbgrader's, as ClearSolutions reads
 _HIDDEN = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -155,10 +157,13 @@ def _figure_sizes(doctree, srcdir: Path) -> None:
         for image in container.findall(nodes.image):
             if "width" in image or isinstance(image.parent, picture):
                 continue
-            path = Path(image["uri"])
-            path = path if path.is_absolute() else srcdir / image["uri"].lstrip("/")
+            # Sphinx reads "/x" from the source folder: MyST-NB's files are "/../jupyter_execute/…"
+            path = (srcdir / image["uri"].lstrip("/")).resolve()
             if path.suffix == ".png" and path.is_file():
-                image["width"], image["height"] = (str(v) for v in png_size(path))
+                width, height = png_size(path)
+                image["width"], image["height"] = str(width), str(height)
+                if width > WIDE_FIGURE:
+                    image["classes"].append("vit-wide-figure")
 
 
 def _on_doctree_read(app, doctree) -> None:
