@@ -141,7 +141,7 @@ def test_requirements_and_pyproject_share_bounds():
 
 # Tools a learner doesn't need: tests, linter, teacher's and website's tools.
 DEV_ONLY = {"pytest", "nbval", "ruff", "playwright", "nbgrader", "sphinx", "myst-nb",
-            "sphinx-book-theme", "django-static-mathjax"}
+            "sphinx-book-theme", "sphinx-design", "sphinx-copybutton", "django-static-mathjax"}
 
 
 def test_the_learner_install_has_no_teacher_or_developer_tools():
