@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 from vit_tutorial.course import BRANCH, COLAB_BADGE, LESSONS, REPOSITORY
+from vit_tutorial.files import OutputPathError, check_output_folder, interruptible
 
 __all__ = ["DEFAULT_OUTPUT", "TEACHERS_HEADING", "site_url", "split_readme", "write_sources",
            "build", "pages_of", "setup", "main"]
@@ -332,6 +333,7 @@ def setup(app) -> dict:
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vit_tutorial.site",
@@ -343,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show Sphinx's progress")
     args = parser.parse_args(argv)
     output = args.output if args.output.is_absolute() else args.root / args.output
+    try:  # before the build, not after it
+        check_output_folder(output, label="--output", sources=[
+            args.root / name for name in ("notebooks", "solutions", "images")])
+    except OutputPathError as error:
+        parser.error(str(error))
     start = time.perf_counter()
     index = build(args.root, output, quiet=not args.verbose)
     pages = len(pages_of(output))
