@@ -680,6 +680,6 @@ def test_rope_vit_errors():
     with pytest.raises(ValueError, match=r"images must have shape \(B, 1, H, W\), got "
                                          r"\(1, 28, 28\); for one image use"):
         model(torch.zeros(1, 28, 28))
-    with pytest.raises(TypeError, match=r"images must be floating-point in the weights' dtype "
-                                        r"torch.float32, got torch.float64"):
+    with pytest.raises(TypeError, match=r"weights are torch.float32 but the images are "
+                                        r"torch.float64"):
         model(torch.zeros(1, 1, 28, 28, dtype=torch.float64))

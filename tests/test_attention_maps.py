@@ -140,7 +140,8 @@ def test_rollout_of_a_real_encoder_and_its_map():
     (torch.rand(1, 1, 5, 5), {}, TypeError, "must be a list of per-layer weights"),
     ([], {}, ValueError, "attentions is empty"),
     ([torch.rand(1, 1, 5, 5)], {"head_fusion": "median"}, ValueError, "head_fusion must be one"),
-    ([torch.rand(1, 1, 5, 5), torch.rand(1, 1, 4, 4)], {}, ValueError, r"attentions\[1\] must"),
+    ([torch.rand(1, 1, 5, 5).softmax(-1), torch.rand(1, 1, 4, 4).softmax(-1)], {}, ValueError,
+     r"attentions\[1\] must"),
 ])
 def test_rollout_errors(attentions, kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -53,7 +53,7 @@ def test_encoder_returns_one_map_per_layer():
     (dict(embed_dim=32, num_heads=0, mlp_dim=8), ValueError,
      r"num_heads must be a positive int, got 0"),
     (dict(embed_dim=32, num_heads=4, mlp_dim=8, dropout=1.5), ValueError,
-     r"dropout must be in \[0, 1\)"),
+     r"dropout must be a number in \[0, 1\)"),
 ])
 def test_block_errors(kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -148,7 +148,7 @@ def test_wrong_image_size_points_to_resized():
 
 @pytest.mark.parametrize("changes, error, message", [
     ({"num_classes": -1}, ValueError, "num_classes must be a positive int, got -1"),
-    ({"dropout": "0.1"}, ValueError, r"dropout must be a number in \[0, 1\), got '0.1'"),
+    ({"dropout": "0.1"}, TypeError, r"dropout must be a number in \[0, 1\), got '0.1'"),
     ({"dropout": 1.5}, ValueError, r"dropout must be a number in \[0, 1\), got 1.5"),
     ({"image_size": 10, "patch_size": 4}, ValueError, "image height 10 is not divisible by "
                                                       "patch_size 4"),
