@@ -74,3 +74,16 @@ def test_one_sequence_without_a_batch_axis_gets_a_hint():
         EncoderBlock(8, 2, 16)(torch.rand(5, 8))
     with pytest.raises(TypeError, match="tokens must be floating point"):
         EncoderBlock(8, 2, 16)(torch.ones(1, 5, 8, dtype=torch.long))
+
+
+def test_dropout_given_as_text_is_a_type_error():
+    with pytest.raises(TypeError, match=r"dropout must be a number in \[0, 1\), got '0.1' of "
+                                        r"type str"):
+        EncoderBlock(8, 2, 16, dropout="0.1")
+    assert EncoderBlock(8, 2, 16, dropout=0.1).drop.p == 0.1
+
+
+def test_huge_sizes_are_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"the MLP's weight \(D = 1024 × mlp_dim = 1000000\) "
+                                         r"would hold"):
+        EncoderBlock(1024, 8, 10 ** 6)
