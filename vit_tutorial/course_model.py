@@ -1,6 +1,6 @@
 """The course model of lesson 09, measured: Figure 7's three panels and Figure 6 as numbers.
 
-Run (about 5 minutes per seed on one CPU thread; writes ``results/course_model.json``)::
+Run (about 8 minutes per seed on a free CPU core; writes ``results/course_model.json``)::
 
     python -m vit_tutorial.course_model --force
 

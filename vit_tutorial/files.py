@@ -218,7 +218,7 @@ def check_output_folder(folder: str | os.PathLike, *, label: str = "the output f
     if not existing.is_dir():
         raise OutputPathError(f"cannot write {folder}: {existing} is a file, not a folder")
     _refuse_lessons_and_sources(f"{label} {folder}", folder, sources)
-    return check_writable(folder)
+    return check_writable(folder, folder)
 
 
 @contextmanager
