@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vit_tutorial.exercises import CHECKERS
-from vit_tutorial.files import atomic_write
+from vit_tutorial.files import atomic_write, interruptible
 from vit_tutorial.lesson_time import Minutes, measure
 
 __all__ = ["REPOSITORY", "BRANCH", "EDITIONS", "SOURCE", "LESSONS", "Lesson", "Minutes",
@@ -364,6 +364,7 @@ def find_root(root: Path | None = None) -> Path:
                             f"folder); run this from a clone of the course, or pass --root")
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vit_tutorial.course",

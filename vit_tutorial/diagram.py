@@ -45,6 +45,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from vit_tutorial.files import OutputPathError, atomic_write, check_writable, interruptible
+
 __all__ = ["STEPS", "HIGHLIGHTS", "SEGMENTS", "LAYOUTS", "draw_pipeline", "pipeline_png",
            "show_pipeline", "picture_name", "contrast", "fingerprint", "read_fingerprint",
            "out_of_date", "write"]
@@ -748,11 +750,10 @@ def write(root: str | os.PathLike) -> None:
         if path.name not in expected:
             path.unlink()
     for name, key in expected.items():
-        temporary = folder / f".{name}.tmp"
-        temporary.write_bytes(pipeline_png(*key))
-        os.replace(temporary, folder / name)  # atomic: never a half-written picture
+        atomic_write(folder / name, pipeline_png(*key), force=True)  # never a half-written picture
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vit_tutorial.diagram",
@@ -762,6 +763,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="redraw the pictures")
     args = parser.parse_args(argv)
     if args.write:
+        try:  # before drawing, not after
+            check_writable(args.root / "images")
+        except OutputPathError as error:
+            parser.error(str(error))
         write(args.root)
     stale = out_of_date(args.root)
     for item in stale:

@@ -17,7 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_tutorial._checks import check_heads, check_positive_int, check_tensor
+from vit_tutorial._checks import (
+    check_dropout,
+    check_heads,
+    check_like_weights,
+    check_positive_int,
+    check_size,
+    check_tensor,
+)
 
 __all__ = ["LAYER_NORM_EPS", "Attention", "MLP", "EncoderBlock", "Encoder", "check_tokens"]
 
@@ -60,6 +67,7 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
         check_tokens(x, self.embed_dim)
+        check_like_weights(x, "tokens", self.qkv.weight, "Attention")
         return self.attend(*self.heads(x), return_attention=return_attention)
 
     def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -121,9 +129,10 @@ class EncoderBlock(nn.Module):
     def __init__(self, embed_dim: int, num_heads: int, mlp_dim: int, dropout: float = 0.0):
         super().__init__()
         D, h = check_heads(embed_dim, num_heads)
-        check_positive_int(mlp_dim, "mlp_dim")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_size(D * check_positive_int(mlp_dim, "mlp_dim"), f"the MLP's weight (D = {D} × "
+                   f"mlp_dim = {mlp_dim})", "the paper's mlp_dim is 4·D")
+        check_size(3 * D * D, f"the qkv weight (3·D × D with D = {D})", "ViT-H has D = 1280")
+        dropout = check_dropout(dropout)
         self.norm1 = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
         self.attn = Attention(D, h)
         self.drop = nn.Dropout(dropout)
@@ -132,6 +141,7 @@ class EncoderBlock(nn.Module):
 
     def forward(self, z: torch.Tensor, return_attention: bool = False):
         check_tokens(z, self.attn.embed_dim)
+        check_like_weights(z, "tokens", self.norm1.weight, "EncoderBlock")
         attended = self.attn(self.norm1(z), return_attention)  # MSA(LN(z_{l-1}))
         if return_attention:
             attended, weights = attended
@@ -161,6 +171,7 @@ class Encoder(nn.Module):
 
     def forward(self, z: torch.Tensor, return_attention: bool = False):
         check_tokens(z, self.blocks[0].attn.embed_dim)
+        check_like_weights(z, "tokens", self.blocks[0].norm1.weight, "Encoder")
         maps = []
         for block in self.blocks:
             if return_attention:

@@ -31,7 +31,13 @@ import torch
 
 from vit_tutorial.after_the_paper import RoPEViT, high_norm_tokens, with_patch_size
 from vit_tutorial.data import digits, place_digits
-from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
+from vit_tutorial.files import (
+    OutputPathError,
+    atomic_write,
+    check_outputs,
+    interruptible,
+    output_file,
+)
 from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, evaluate
 from vit_tutorial.train import MAX_SEED, TrainConfig, train
 
@@ -293,26 +299,32 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="+", choices=sorted(EXPERIMENTS), metavar="name",
                         help=f"one or more of {', '.join(sorted(EXPERIMENTS))}")
-    parser.add_argument("--output", type=Path,
-                        help="default: vit_tutorial/results/NAME.json (one name only)")
+    parser.add_argument("--output",
+                        help="a file (one name only), or a folder ending in / for NAME.json "
+                             "inside it; default: vit_tutorial/results/NAME.json")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args(argv)
     bad = [s for s in args.seeds if not 0 <= s <= MAX_SEED]
     if bad:
         parser.error(f"--seeds must be from 0 to {MAX_SEED}, got {bad[0]}")
-    if args.output is not None and len(args.names) > 1:
-        parser.error(f"--output names one file, but {len(args.names)} experiments were asked "
-                     f"for; leave it out (each writes results/NAME.json) or run them one by one")
-    args.outputs = [args.output or RESULTS / f"{name}.json" for name in args.names]
+    args.names = list(dict.fromkeys(args.names))  # each once, in the order given
     try:  # before the hour of training, not after it
-        for output in args.outputs:
-            check_output_path(output, force=args.force)
+        outputs = [RESULTS / f"{name}.json" if args.output is None
+                   else output_file(args.output, f"{name}.json") for name in args.names]
+        if len(set(outputs)) < len(outputs):
+            parser.error(f"--output names one file, but {len(args.names)} experiments were "
+                         f"asked for; give a folder ending in / (each writes NAME.json), "
+                         f"leave it out, or run them one by one")
+        args.outputs = list(check_outputs({f"{name}'s output": output for name, output
+                                           in zip(args.names, outputs)},
+                                          force=args.force).values())
     except OutputPathError as error:
         parser.error(str(error))
     return args
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     for name, output in zip(args.names, args.outputs):

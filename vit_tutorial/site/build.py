@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from vit_tutorial.files import OutputPathError, check_output_folder, interruptible
 from vit_tutorial.site.sources import DEFAULT_OUTPUT, site_url, write_sources
 
 __all__ = ["build", "pages_of", "main"]
@@ -59,6 +60,7 @@ def pages_of(site: Path) -> list[Path]:
                   if p.relative_to(site).parts[0] not in ("_static", "_sources", "_images"))
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vit_tutorial.site",
@@ -70,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show Sphinx's progress")
     args = parser.parse_args(argv)
     output = args.output if args.output.is_absolute() else args.root / args.output
+    try:  # before the build, not after it
+        check_output_folder(output, label="--output", sources=[
+            args.root / name for name in ("notebooks", "solutions", "images")])
+    except OutputPathError as error:
+        parser.error(str(error))
     start = time.perf_counter()
     index = build(args.root, output, quiet=not args.verbose)
     pages = len(pages_of(output))
