@@ -1,3 +1,4 @@
+
 """Every command that writes checks its outputs before the long work, and Ctrl-C ends any
 command with one line and exit status 130 (``vit_tutorial.files``, used by each).
 
@@ -7,6 +8,7 @@ SIGINT to a real training run.
 """
 
 import errno
+import importlib
 import json
 import signal
 import subprocess
@@ -22,7 +24,6 @@ from vit_tutorial import (
     diagram,
     editions,
     experiments,
-    site,
 )
 from vit_tutorial import train as train_module
 from vit_tutorial.model import TINY_VIT_CONFIG, TinyViT
@@ -49,7 +50,8 @@ def _stand_in(monkeypatch, name, work):
     if name == "benchmark":
         monkeypatch.setitem(benchmark.CASES, "resize", work)  # building its cases takes long
         return benchmark.main
-    module, attribute = {"course_model": (course_model, "run"), "site": (site, "build"),
+    site_build = importlib.import_module("vit_tutorial.site.build")  # the module, not build()
+    module, attribute = {"course_model": (course_model, "run"), "site": (site_build, "build"),
                          "editions": (editions, "write"), "diagram": (diagram, "write"),
                          "course": (course, "out_of_date")}[name]
     monkeypatch.setattr(module, attribute, work)
