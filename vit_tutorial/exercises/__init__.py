@@ -33,6 +33,9 @@ CHECKERS = {
                                              "check_mean_attention_distance")),
     "10_after_the_paper": ("after_the_paper", ("check_after_the_paper_answers",
                                                "check_pi_resize")),
+    "11_native_resolution": ("native_resolution", ("check_native_resolution_answers",
+                                                   "check_factorized_pos_embed",
+                                                   "check_attention_mask")),
 }
 
 _SHARED = ("CheckResult", "NOT_IMPLEMENTED")
