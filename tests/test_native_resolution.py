@@ -225,11 +225,11 @@ def test_a_naflex_batch_of_square_images_is_the_image_path(kind):
         torch.testing.assert_close(model(naflex_batch(list(x), 4)), model(x), rtol=0, atol=1e-5)
 
 
-def random_naflex_vit(kind, **changes):
+def random_naflex_vit(kind, in_chans=1, **changes):
     cfg = NaFlexVitCfg(patch_size=4, embed_dim=32, depth=2, num_heads=4, mlp_ratio=2,
                        class_token=True, global_pool="token", pos_embed=kind,
                        pos_embed_grid_size=(7, 7), patchify_channels_last=False)
-    model = NaFlexVit(replace(cfg, **changes), in_chans=1, num_classes=10).eval()
+    model = NaFlexVit(replace(cfg, **changes), in_chans=in_chans, num_classes=10).eval()
     with torch.no_grad():
         for p in model.parameters():  # every weight random, the head's too
             p.normal_(0, 0.5)
@@ -246,6 +246,14 @@ def test_from_timm_naflex_gives_timms_logits_on_a_padded_batch(kind):
         assert (ours(batch) - theirs(batch)).abs().max() < 1e-4
         x = torch.rand(2, 1, 28, 28)  # and images of the base size
         assert (ours(x) - theirs(x)).abs().max() < 1e-4
+
+
+def test_from_timm_naflex_keeps_the_channels_of_rgb_patches_apart():
+    theirs = random_naflex_vit("learned", in_chans=3)
+    ours = from_timm(theirs).eval()
+    batch = naflex_batch(images(channels=3), 4)
+    with torch.no_grad():
+        assert (ours(batch) - theirs(batch)).abs().max() < 1e-4
 
 
 def test_from_timm_naflex_with_registers():
