@@ -153,5 +153,5 @@ def plot_accuracy_by_shape(accuracy: dict, labels: dict, shapes, *, single: dict
     ax.set_xticks(x.numpy(), [k.replace("x", "×") for k in keys])
     ax.set_xlabel("test canvas H × W (pixels); the digit is as large as the short side")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the points
     return ax.figure, ax
