@@ -53,7 +53,7 @@ def mask_with(low=None, keys_only=False, no_prefix=False, no_head=False, boolean
 
 
 ANSWERS = {
-    "check_native_resolution_answers": {"tokens_hopper_256": 255,
+    "check_native_resolution_answers": {"tokens_frame_1080x1920": 252,
                                         "mask_pairs_20_patches": 441,
                                         "factorized_parameters_B16": 24_576,
                                         "packed_rows": 3},
@@ -84,11 +84,17 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
     ("check_attention_mask", lambda valid, k: create_attention_mask(valid, k)[:, 0],
      "add the head axis"),
     ("check_native_resolution_answers",
-     with_answers(ANSWERS, "check_native_resolution_answers", tokens_hopper_256=256),
+     with_answers(ANSWERS, "check_native_resolution_answers", tokens_frame_1080x1920=256),
      "that is the budget itself"),
     ("check_native_resolution_answers",
-     with_answers(ANSWERS, "check_native_resolution_answers", tokens_hopper_256=272),
-     "one side may be rounded up, not both"),
+     with_answers(ANSWERS, "check_native_resolution_answers", tokens_frame_1080x1920=264),
+     "12×22 = 264 is over the budget"),
+    ("check_native_resolution_answers",
+     with_answers(ANSWERS, "check_native_resolution_answers", tokens_frame_1080x1920=231),
+     "a larger grid with the same aspect fits too"),
+    ("check_native_resolution_answers",
+     with_answers(ANSWERS, "check_native_resolution_answers", tokens_frame_1080x1920=144),
+     "keeps the aspect exactly"),
     ("check_native_resolution_answers",
      with_answers(ANSWERS, "check_native_resolution_answers", mask_pairs_20_patches=2500),
      "take no part, as queries or as keys"),
@@ -123,7 +129,7 @@ def test_a_right_answer_gets_a_short_confirmation(name, capsys):
 def test_timms_own_mask_and_other_right_answers_pass(capsys):
     assert_passes(ex.check_attention_mask, lambda v, k: create_attention_mask(v, k), capsys)
     assert_passes(ex.check_native_resolution_answers,
-                  {**ANSWERS["check_native_resolution_answers"], "tokens_hopper_256": 17 * 15,
+                  {**ANSWERS["check_native_resolution_answers"], "tokens_frame_1080x1920": 12 * 21,
                    "factorized_parameters_B16": (16 + 16) * 768}, capsys)
 
 

@@ -22,19 +22,21 @@ PACKED_LENGTHS = (200, 100, 150, 50, 60)  # tokens of five images, packed in row
 
 
 def _native_resolution_questions() -> list[Question]:
-    gh, gw = (s // 16 for s in fit_to_budget((600, 512), 16, 256))  # 17 × 15
+    gh, gw = (s // 16 for s in fit_to_budget((1080, 1920), 16, 256))  # 12 × 21
     n = 20  # patches of one image in a batch padded to 50 tokens
     rows = len(pack_lengths(PACKED_LENGTHS, 256))
     return [
-        Question("tokens_hopper_256", "patches NaFlex gives Grace Hopper's 600×512 photo "
+        Question("tokens_frame_1080x1920", "patches NaFlex gives a 1080×1920 video frame "
                   "(H×W) with P = 16 and a budget of 256 tokens", gh * gw,
-                  ((256, "that is the budget itself, a 16×16 square; NaFlex keeps the "
-                         "600:512 aspect, and its grid need not use every token"),
-                   (272, "17×16 = 272 is over the budget: one side may be rounded up, not "
-                         "both"),
-                   (240, "16×15 fits the budget, but a larger grid with the same aspect "
-                         "fits too")),
-                  "scale the photo until one more patch on a side would pass 256; each side "
+                  ((256, "that is the budget itself, a 16×16 square; NaFlex keeps the 9:16 "
+                         "aspect, and its grid need not use every token"),
+                   (gh * (gw + 1), f"{gh}×{gw + 1} = {gh * (gw + 1)} is over the budget: round "
+                                   f"each side up to whole patches, then check the product"),
+                   ((gh - 1) * gw, f"{gh - 1}×{gw} fits the budget, but a larger grid with the "
+                                   f"same aspect fits too"),
+                   (9 * 16, "9×16 keeps the aspect exactly but uses only 144 of the 256 "
+                            "tokens; scale further")),
+                  "scale the frame until one more patch on a side would pass 256; each side "
                   "is rounded up to whole patches"),
         Question("mask_pairs_20_patches", "(query, key) pairs allowed in the attention mask "
                   f"of an image with {n} patches and a class token, padded to 50 tokens",
@@ -67,7 +69,8 @@ def check_native_resolution_answers(answers) -> str:
     """Lesson 11, check your understanding: budgets, masks, factorized E_pos and packing.
 
     Args:
-        answers: a dict (or a function returning one) with the keys ``tokens_hopper_256``,
+        answers: a dict (or a function returning one) with the keys
+            ``tokens_frame_1080x1920``,
             ``mask_pairs_20_patches``, ``factorized_parameters_B16`` and ``packed_rows``.
     """
     return check_answers(answers, _native_resolution_questions())
