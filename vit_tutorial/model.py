@@ -12,7 +12,8 @@ See ``notebooks/08_model.ipynb`` (lesson 08).
 
 Why one module: the model, its Table 1 presets and the loaders of the two trained models
 are the names lessons 04–09 import from ``vit_tutorial.model``; the loaders need the
-model's class, so they can't sit below it.
+model's class, so they can't sit below it. Reading a NaFlex batch (lesson 11) adds a few
+lines here; the pieces it uses live in :mod:`vit_tutorial.native_resolution`.
 """
 
 from __future__ import annotations
