@@ -33,6 +33,16 @@ from vit_tutorial.encoder import Encoder, EncoderBlock
 from vit_tutorial.grid import grid_distances
 from vit_tutorial.interpolation import resize_pos_embed, zoom_pos_embed
 from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, ViTConfig, evaluate
+from vit_tutorial.native_resolution import (
+    FactorizedPositionalEmbedding,
+    attention_mask,
+    naflex_batch,
+    pack_sequences,
+    packed_attention_mask,
+    patchify,
+    pool_tokens,
+    pos_embed_for_grid,
+)
 from vit_tutorial.patch_embedding import LinearPatchEmbedding, PatchEmbedding
 from vit_tutorial.patches import image_to_patches, patches_to_image
 from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
@@ -52,6 +62,10 @@ def tensor(*shape, device, dtype):
 def build(module_class, *args, device, dtype, **kwargs):
     with torch.device(device):
         return module_class(*args, **kwargs).to(dtype)
+
+
+def valid(device, B=2, N=6):
+    return (torch.arange(N) < torch.tensor([[N], [N - 2]])[:B]).to(device)  # (B, N)
 
 
 def attention_maps(device, dtype, layers=2, B=2, h=2, T=10):
@@ -102,6 +116,28 @@ CASES = {  # name -> function(device, dtype) -> the tensors it returns
                                                               dtype=t)).norms],
     "RoPEViT": lambda d, t: [build(RoPEViT, SMALL_NO_POS, rope=rope, device=d, dtype=t)(
         tensor(2, 1, 12, 8, device=d, dtype=t)) for rope in ("axial", "mixed")],
+    "patchify": lambda d, t: [patchify(tensor(2, 3, 8, 12, device=d, dtype=t), 4)[0]],
+    "naflex_batch": lambda d, t: [naflex_batch([tensor(3, 8, 12, device=d, dtype=t),
+                                                tensor(3, 4, 8, device=d, dtype=t)], 4)["patches"]],
+    "attention_mask": lambda d, t: [attention_mask(valid(d), 1, t)],
+    "Encoder with a mask": lambda d, t: [build(Encoder, 2, 8, 2, 16, device=d, dtype=t)(
+        tensor(2, 7, 8, device=d, dtype=t), mask=attention_mask(valid(d), 1, t))],
+    "pool_tokens": lambda d, t: [pool_tokens(tensor(2, 7, 8, device=d, dtype=t), valid(d), p)
+                                 for p in ("token", "avg")],
+    "pack_sequences": lambda d, t: [pack_sequences([tensor(3, 8, device=d, dtype=t),
+                                                    tensor(2, 8, device=d, dtype=t)], 6)[0]],
+    "packed_attention_mask": lambda d, t: [packed_attention_mask(
+        torch.tensor([[0, 0, 1, 1, -1]], device=d), t)],
+    "pos_embed_for_grid": lambda d, t: [pos_embed_for_grid(tensor(1, 12, 8, device=d, dtype=t),
+                                                           (5, 3), (3, 4))],
+    "FactorizedPositionalEmbedding": lambda d, t: [
+        build(FactorizedPositionalEmbedding, (3, 4), 8, device=d, dtype=t).table((5, 2)),
+        build(FactorizedPositionalEmbedding, (3, 4), 8, device=d, dtype=t)(
+            tensor(2, 12, 8, device=d, dtype=t))],
+    "VisionTransformer, factorized E_pos": lambda d, t: [build(
+        VisionTransformer, replace(TINY_VIT_CONFIG, positional_embedding="factorized",
+                                   prefix_pos_embed=False), device=d, dtype=t)(
+        tensor(2, 1, 28, 28, device=d, dtype=t))],
     "with_patch_size": lambda d, t: [with_patch_size(
         build(VisionTransformer, SMALL, device=d, dtype=t), 3, image_size=(12, 9))(
         tensor(2, 1, 12, 9, device=d, dtype=t))],
@@ -122,6 +158,19 @@ def test_numbers_come_back_from_any_device(device):
     sim = position_similarity(sincos_2d_pos_embed(5, 16).to(device), 5, num_prefix_tokens=0)
     assert locality_score(sim) > 0.1
     assert locality_score(sim.to(torch.int64)) == locality_score(sim.to(torch.int64).cpu())
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("device", [d for d in DEVICES if d != "meta"])
+@pytest.mark.parametrize("kind", ["learned", "factorized"])
+def test_a_naflex_batch_computes_where_it_lives(kind, device, dtype):
+    """The grids are read from the coordinates' values: not on meta."""
+    config = replace(TINY_VIT_CONFIG, positional_embedding=kind, prefix_pos_embed=False)
+    model = build(VisionTransformer, config, device=device, dtype=dtype)
+    batch = naflex_batch([tensor(1, 20, 36, device=device, dtype=dtype),
+                          tensor(1, 12, 8, device=device, dtype=dtype)], 4)
+    out = model(batch)
+    assert out.device.type == device and out.dtype == dtype and torch.isfinite(out).all()
 
 
 def test_a_model_given_images_of_another_dtype_says_what_to_do():

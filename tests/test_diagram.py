@@ -78,6 +78,8 @@ def test_notes_mark_what_a_step_adds():
     assert any("what it learns" in t for t in texts(diagram.draw_pipeline("similarity")))
     after = "\n".join(texts(diagram.draw_pipeline("after_the_paper")))
     assert "register tokens" in after and "RoPE" in after and "FlexiViT" in after
+    native = "\n".join(texts(diagram.draw_pipeline("native_resolution")))
+    assert "token budget" in native and "packed" in native
 
 
 def test_bad_highlights_name_the_valid_ones():
@@ -88,7 +90,7 @@ def test_bad_highlights_name_the_valid_ones():
     with pytest.raises(TypeError, match="fig must be a matplotlib.figure.Figure"):
         diagram.draw_pipeline(fig="figure")
     with pytest.raises(ValueError, match=r"lesson must be one of the lesson numbers \[1, 2"):
-        diagram.show_pipeline(11)
+        diagram.show_pipeline(99)
     with pytest.raises(TypeError, match="lesson must be a lesson number"):
         diagram.show_pipeline("3")
     with pytest.raises(ValueError, match=r"layout must be one of \('wide', 'narrow'\)"):

@@ -112,6 +112,15 @@ LESSONS = (
            "lessons 01–08",
            "resize patch-embedding filters so that tokens stay the same, rotate queries and "
            "keys by 2-D RoPE, add register tokens, and read what each one measures"),
+    Lesson("11_native_resolution", "Any shape, any size", ("native_resolution",),
+           "NaViT's Patch n' Pack and SigLIP 2's NaFlex: each image keeps its aspect ratio "
+           "under a token budget, gets E_pos for its own grid, and is batched by padding with "
+           "a mask or by packing — built by hand, matched to timm's NaFlexVit, measured on "
+           "digits",
+           "lessons 01–08, and lesson 06's resize of E_pos",
+           "cut any image into patches with coordinates under a token budget, give each image "
+           "its own (or a factorized) E_pos, pad or pack sequences with the right attention "
+           "mask, and load timm's NaFlexVit"),
 )
 
 # --- the generated cells -------------------------------------------------------------------

@@ -63,6 +63,7 @@ STEPS: dict[int, str] = {
     8: "model",
     9: "attention",
     10: "after_the_paper",
+    11: "native_resolution",
 }
 
 # The stages of the drawing, in the order the data flows through them.
@@ -99,6 +100,10 @@ HIGHLIGHTS: dict[str, Highlight] = {
         ("projection", "FlexiViT: E resized for any patch size"),
         ("class_token", "+ register tokens"),
         ("position", "2-D RoPE: rotate q, k\ninstead of adding E$_{pos}$"),)),
+    "native_resolution": Highlight("any shape, any size",
+                                   ("image", "patches", "flatten", "position"), (
+        ("flatten", "N per image: aspect kept, within a token budget"),
+        ("position", "E$_{pos}$ resized per image;\npadding masked, or images packed"),)),
 }
 
 # Okabe–Ito colours (safe for colour-blind readers); greys for the stages not highlighted.

@@ -1,4 +1,4 @@
-"""The measured results that lessons 04, 06 and 10 show, and the script that reproduces them.
+"""The measured results that lessons 04, 06, 10 and 11 show, and the script that reproduces them.
 
 Run (each writes a JSON file next to this module, in ``results/``; ``--force`` to replace)::
 
@@ -7,10 +7,12 @@ Run (each writes a JSON file next to this module, in ``results/``; ``--force`` t
     python -m vit_tutorial.experiments flexivit     # lesson 10: other patch sizes, PI/plain resize
     python -m vit_tutorial.experiments rope         # lesson 10: E_pos vs 2-D RoPE at other sizes
     python -m vit_tutorial.experiments registers    # lesson 10: token norms, 0 and 4 registers
+    python -m vit_tutorial.experiments native       # lesson 11: square resize vs NaFlex
     python -m vit_tutorial.experiments flexivit registers rope  # models they share trained once
 
 All train several TinyViTs with the recipe of ``python -m vit_tutorial.train`` on
-scikit-learn's digits, over several seeds, so that a lesson can say how much results vary
+scikit-learn's digits, over several seeds (``native`` is in
+:mod:`vit_tutorial.native_experiment`), so that a lesson can say how much results vary
 before it says which setting wins. The notebooks load the JSON files instead of training
 in a cell: the files record what was run, how long it took, and the numbers.
 """
@@ -39,6 +41,7 @@ from vit_tutorial.files import (
     output_file,
 )
 from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, evaluate
+from vit_tutorial.native_experiment import run_native
 from vit_tutorial.train import MAX_SEED, TrainConfig, train
 
 __all__ = ["RESULTS", "run_ablation", "run_resolution", "run_flexivit", "run_rope",
@@ -279,12 +282,12 @@ def run_registers(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), registers=(0
 
 
 EXPERIMENTS = {"ablation": run_ablation, "resolution": run_resolution, "flexivit": run_flexivit,
-               "rope": run_rope, "registers": run_registers}
+               "rope": run_rope, "registers": run_registers, "native": run_native}
 
 
 def load_results(name: str) -> dict:
     """The stored results of experiment ``name`` (one of ``EXPERIMENTS``: "ablation",
-    "resolution", "flexivit", "rope", "registers")."""
+    "resolution", "flexivit", "rope", "registers", "native")."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")
     path = RESULTS / f"{name}.json"

@@ -12,7 +12,8 @@ See ``notebooks/08_model.ipynb`` (lesson 08).
 
 Why one module: the model, its Table 1 presets and the loaders of the two trained models
 are the names lessons 04–09 import from ``vit_tutorial.model``; the loaders need the
-model's class, so they can't sit below it.
+model's class, so they can't sit below it. Reading a NaFlex batch (lesson 11) adds a few
+lines here; the pieces it uses live in :mod:`vit_tutorial.native_resolution`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vit_tutorial._checks import (
@@ -41,6 +43,13 @@ from vit_tutorial._checks import (
 from vit_tutorial.checkpoints import read_checkpoint, state_dict_sha256
 from vit_tutorial.class_token import ClassToken
 from vit_tutorial.encoder import LAYER_NORM_EPS, Encoder
+from vit_tutorial.native_resolution import (
+    FactorizedPositionalEmbedding,
+    attention_mask,
+    check_naflex_batch,
+    pos_embed_for_grid,
+    pos_embed_per_token,
+)
 from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
 
@@ -50,7 +59,7 @@ __all__ = ["ViTConfig", "VisionTransformer", "TinyViT", "TINY_VIT_CONFIG", "load
            "vit_l_16", "vit_l_32", "vit_h_14", "evaluate", "state_dict_sha256",
            "stored_config", "mask_patch_tokens"]
 
-POSITIONAL_EMBEDDINGS = ("learned", "sincos", "none")
+POSITIONAL_EMBEDDINGS = ("learned", "sincos", "none", "factorized")
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,8 @@ class ViTConfig:
     num_heads: int = 12  # h, "Heads"
     mlp_dim: int = 3072  # "MLP size" = 4·D
     dropout: float = 0.0  # Appendix B.1: 0.1 for some runs, 0 at inference
-    positional_embedding: str = "learned"  # the paper's 1-D E_pos; "sincos"/"none": lesson 04
+    positional_embedding: str = "learned"  # the paper's 1-D E_pos; "sincos"/"none": lesson 04;
+    # "factorized": NaViT's row + column tables (lesson 11)
     num_register_tokens: int = 0  # lesson 10: extra learned tokens after the class token
     prefix_pos_embed: bool = True  # E_pos rows for the class token (and registers), as the paper
 
@@ -100,6 +110,10 @@ class ViTConfig:
                    f"({positions:,} positions × D = {self.embed_dim})",
                    "image_size is in pixels (224 in the paper); use a smaller one or a larger "
                    "patch_size")
+        if self.positional_embedding == "factorized" and self.prefix_pos_embed:
+            raise ValueError("factorized E_pos (NaViT, lesson 11) has rows and columns for the "
+                             "patches only, none for the class token: pass "
+                             "prefix_pos_embed=False")
 
     @property
     def num_prefix_tokens(self) -> int:
@@ -148,7 +162,11 @@ class VisionTransformer(nn.Module):
         head: ``nn.Linear(D, num_classes)`` on $y$.
 
     Shapes:
-        images ``(B, C, H, W)`` -> logits ``(B, num_classes)``
+        - images ``(B, C, H, W)`` -> logits ``(B, num_classes)``
+        - a NaFlex batch (lesson 11: a dict of ``patches`` ``(B, L, C·P·P)``,
+          ``patch_coord`` ``(B, L, 2)``, ``patch_valid`` ``(B, L)``, as timm's) -> logits
+          ``(B, num_classes)``: each image with its own grid and $E_\text{pos}$, the padding
+          masked.
     """
 
     def __init__(self, config: ViTConfig | None = None):
@@ -165,7 +183,10 @@ class VisionTransformer(nn.Module):
         if config.num_register_tokens:
             self.reg_token = nn.Parameter(torch.zeros(1, config.num_register_tokens, D))
         self.positional_embedding = None
-        if config.positional_embedding != "none":
+        if config.positional_embedding == "factorized":  # lesson 11: a row and a column table
+            self.positional_embedding = FactorizedPositionalEmbedding(
+                self.patch_embed.grid_size, D)
+        elif config.positional_embedding != "none":
             self.positional_embedding = PositionalEmbedding(
                 self.patch_embed.num_patches, D, num_prefix_tokens=self.pos_embed_prefix)
         if config.positional_embedding == "sincos":  # fixed, not trained
@@ -213,12 +234,18 @@ class VisionTransformer(nn.Module):
         with ``k`` = 1 class token (+ registers).
 
         Args:
-            images: ``(B, C, H, W)``.
+            images: ``(B, C, H, W)``, or a NaFlex batch (``(B, k + L, D)`` then, see
+                :meth:`embed_naflex`).
             mask: optional ``(B, N)`` booleans: these patches' embeddings are replaced by
                 ``mask_token`` before $E_\text{pos}$ is added — masked patch prediction,
                 the self-supervision of Sec. 4.6 (the course model trains with it, lesson 09).
             mask_token: ``(1, 1, D)``, the learned embedding of a hidden patch.
         """
+        if isinstance(images, dict):
+            if mask is not None:
+                raise ValueError("masked patch prediction reads images (B, C, H, W), not a "
+                                 "NaFlex batch")
+            return self.dropout(self.embed_naflex(images))
         self._check_images(images)
         tokens = self.patch_embed(images)  # (B, N, D)
         if mask is not None:
@@ -229,16 +256,53 @@ class VisionTransformer(nn.Module):
             return self.dropout(self.positional_embedding(self._prefix(tokens)))
         return self.dropout(self._prefix(self.positional_embedding(tokens)))  # patches only
 
-    def forward_features(self, images: torch.Tensor, return_attention: bool = False):
+    def embed_naflex(self, batch: dict) -> torch.Tensor:
+        r"""Eq. 1 for a NaFlex batch (lesson 11): $x_p E$ as a matrix product (lesson 02),
+        each image's own $E_\text{pos}$ (resized to its grid, or factorized), then the class
+        token (and registers) in front. ``-> (B, k + L, D)``; padding tokens get $E$'s bias
+        only, and the attention mask keeps them out."""
+        proj = self.patch_embed.proj
+        patches, coord, valid = check_naflex_batch(batch, proj.weight[0].numel())
+        if patches.dtype != proj.weight.dtype:
+            raise TypeError(f"the model's weights are {proj.weight.dtype} but the patches are "
+                            f"{patches.dtype}; convert the patches with "
+                            f"patches.to({proj.weight.dtype})")
+        tokens = F.linear(patches, proj.weight.flatten(1), proj.bias)  # (B, L, C·P·P) -> (B, L, D)
+        kind, k = self.config.positional_embedding, self.pos_embed_prefix
+        if kind != "none":
+            tokens = tokens + pos_embed_per_token(self._pos_table, coord, valid)  # (B, L, D)
+        z = self._prefix(tokens)  # (B, k + L, D)
+        if kind in ("learned", "sincos") and k:  # E_pos's rows for the prefix tokens
+            pos = self.positional_embedding.pos_embed[:, :k]  # (1, k, D)
+            z = torch.cat([z[:, :k] + pos, z[:, k:]], dim=1)
+        return z
+
+    def _pos_table(self, grid: tuple[int, int]) -> torch.Tensor:
+        """E_pos of the patches for one image's grid: ``(1, rows·columns, D)``."""
+        kind, k = self.config.positional_embedding, self.pos_embed_prefix
+        if kind == "factorized":
+            return self.positional_embedding.table(grid)
+        pos = self.positional_embedding.pos_embed
+        if kind == "sincos":  # a fixed table: rebuilt for the grid, as resized() does
+            return sincos_2d_pos_embed(grid, self.config.embed_dim, device=pos.device,
+                                       dtype=pos.dtype)[None]
+        return pos_embed_for_grid(pos, grid, self.patch_embed.grid_size, k)[:, k:]
+
+    def forward_features(self, images: torch.Tensor | dict, return_attention: bool = False):
         r"""Eq. 1–4 without the head: $y = \mathrm{LN}(z_L^0)$, ``(B, D)``; with
-        ``return_attention=True`` also each layer's attention weights ``(B, h, T, T)``."""
-        z = self.encoder(self.embed(images), return_attention=return_attention)
+        ``return_attention=True`` also each layer's attention weights ``(B, h, T, T)``.
+        ``images`` may be a NaFlex batch: then the padding is masked in every layer."""
+        z = self.embed(images)  # (B, T, D)
+        mask = None
+        if isinstance(images, dict):  # padding takes no part (lesson 11)
+            mask = attention_mask(images["patch_valid"], self.num_prefix_tokens, z.dtype)
+        z = self.encoder(z, return_attention=return_attention, mask=mask)
         if return_attention:
             z, maps = z
         y = self.norm(z[:, 0])  # Eq. 4: the class token's final state, (B, D)
         return (y, maps) if return_attention else y
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor | dict) -> torch.Tensor:
         return self.head(self.forward_features(images))  # (B, num_classes)
 
     def resized(self, image_size: int | tuple[int, int], mode: str = "bicubic",
@@ -257,7 +321,11 @@ class VisionTransformer(nn.Module):
         state = self.state_dict()
         if self.positional_embedding is not None:
             key = "positional_embedding.pos_embed"
-            if config.positional_embedding == "sincos":  # a fixed table: rebuild, don't resize
+            if config.positional_embedding == "factorized":  # each 1-D table, linearly
+                table = self.positional_embedding
+                state[key + "_y"] = table.resample(state[key + "_y"], new_grid[0])
+                state[key + "_x"] = table.resample(state[key + "_x"], new_grid[1])
+            elif config.positional_embedding == "sincos":  # a fixed table: rebuild, don't resize
                 state[key] = _sincos_table(new_grid, config.embed_dim,
                                            self.pos_embed_prefix).to(state[key])
             else:

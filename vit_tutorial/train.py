@@ -191,9 +191,10 @@ class MaskedPatchPrediction(nn.Module):
 def param_groups(model: VisionTransformer, weight_decay: float) -> list[dict]:
     """AdamW's two groups: weight decay on the weight matrices, none on biases, LayerNorms,
     the class token and E_pos (as the original code and timm do)."""
-    pos = getattr(model.positional_embedding, "pos_embed", None)
+    table = model.positional_embedding  # E_pos: one table, or a row and a column table
+    pos = [] if table is None else list(table.parameters())
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2 and p is not pos and p is not
+    decay = [p for p in params if p.ndim >= 2 and all(p is not q for q in pos) and p is not
              model.class_token.cls_token]
     no_decay = [p for p in params if all(p is not q for q in decay)]
     return [{"params": decay, "weight_decay": weight_decay},

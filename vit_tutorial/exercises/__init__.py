@@ -35,6 +35,9 @@ CHECKERS = {
                                              "check_mean_attention_distance": 4}),
     "10_after_the_paper": ("after_the_paper", {"check_after_the_paper_answers": 1,
                                                "check_pi_resize": 4}),
+    "11_native_resolution": ("native_resolution", {"check_native_resolution_answers": 1,
+                                                   "check_factorized_pos_embed": 3,
+                                                   "check_attention_mask": 3}),
 }
 
 _SHARED = ("CheckResult", "NOT_IMPLEMENTED")
