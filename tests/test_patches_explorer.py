@@ -80,13 +80,42 @@ def test_patch_picture_one_pixel_patches():
     assert len(fig.axes[0].collections[0].get_segments()) == 2 * 31
 
 
-def test_patch_picture_numbers_every_patch_up_to_64_with_one_text_each():
-    fig = draw_patch_explorer(224, 28)  # 8×8 = 64 patches
-    shown = [t.get_text() for t in fig.axes[0].texts if t.get_visible() and t.get_text()]
-    assert shown == [str(n) for n in range(64)]
-    fig = draw_patch_explorer(224, 16)  # 196: the first and last of two rows, and the last
-    shown = [t.get_text() for t in fig.axes[0].texts if t.get_visible() and t.get_text()]
-    assert shown == ["0", "1", "13", "14", "27", "195"]
+def test_patch_picture_numbers_every_patch_up_to_64_at_its_top_left_corner():
+    from vit_tutorial.explorers.patches import PatchPicture
+
+    picture = PatchPicture().update(224, 28)  # 8×8 = 64 patches
+    items = picture.numbers.items
+    assert [text for _, _, text, _ in items] == [str(n) for n in range(64)]
+    assert items[9][:2] == pytest.approx((28 + 0.04 * 28, 28 + 0.04 * 28))  # row 1, column 1
+    picture.update(224, 16)  # 196: the first and last of two rows, and the very last
+    assert [text for _, _, text, _ in picture.numbers.items] == ["0", "1", "13", "14", "27",
+                                                                 "195"]
+    picture.update(224, 15)  # no whole grid: no numbers
+    assert picture.numbers.items == []
+
+
+def test_patch_numbers_look_like_label_patch_texts():
+    # The numbers are pasted as small pictures of label_patch's boxed texts: the same
+    # pixels as the texts drawn where the pictures go, to within anti-aliasing.
+    import numpy as np
+
+    from vit_tutorial.explorers.patches import PatchPicture
+    from vit_tutorial.figures import figure_pixels, label_patch
+
+    picture = PatchPicture().update(224, 56)  # 4×4: large patches, numbers 0 … 15
+    pasted = figure_pixels(picture.fig)
+    picture.numbers.set_visible(False)
+    bare = figure_pixels(picture.fig)
+    for x, y, text, size in picture.numbers.items:
+        label_patch(picture.ax, x, y, text, size)
+    drawn = figure_pixels(picture.fig)
+
+    def changed(a, b, by=0):
+        return np.abs(a.astype(int) - b).max(axis=-1) > by
+
+    labelled = changed(drawn, bare)  # where the texts are
+    assert changed(pasted, bare)[labelled].mean() > 0.9  # the pictures are there too
+    assert changed(pasted, drawn, by=64).sum() < 0.1 * labelled.sum()
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -121,7 +121,7 @@ class InterpolationPicture(Picture):
                                for ax in row[:3]] for row in self.axes])
         for ax, ch in zip(self.axes.T, self.channels):
             for a in ax:
-                a.set_title(f"channel {ch}", fontsize=9)
+                a.set_title(f"channel {ch}", fontsize=9, y=1.0)
         self.similar = [ax.imshow(placeholder, cmap="RdBu_r", vmin=-1, vmax=1,
                                   interpolation="nearest") for ax in self.axes[:, 3]]
         self.markers = [ax.plot([0], [0], marker="s", markersize=7, markerfacecolor="none",
@@ -171,13 +171,20 @@ class InterpolationPicture(Picture):
         old = _trained_grid()
         rows, columns = grid
         i, j = position
-        D = resized.shape[-1]
-        maps_new = resized[0, 1:].T.reshape(D, rows, columns)  # (N', D) -> (D, H'/P, W'/P)
         # The old position at the same place in the image as the picked new one.
         oi = min(old - 1, int((i + 0.5) * old / rows))
         oj = min(old - 1, int((j + 0.5) * old / columns))
         sims = (_trained_similarity()[oi, oj],  # (7, 7)
                 position_similarity(resized, (rows, columns))[i, j])  # (H'/P, W'/P)
+        for r, (sim, (pi, pj)) in enumerate(zip(sims, ((oi, oj), (i, j)))):
+            self.similar[r].set_data(sim.numpy())
+            self.markers[r].set_data([pj], [pi])
+            self.axes[r, 3].set_title(f"similarity of position ({pi}, {pj})", fontsize=9,
+                                      y=1.0)
+        if self.grid == (rows, columns, mode):
+            return self  # a new position: the channels are already shown
+        D = resized.shape[-1]
+        maps_new = resized[0, 1:].T.reshape(D, rows, columns)  # (N', D) -> (D, H'/P, W'/P)
         low = min(m[self.channels].min().item() for m in (self.maps_old, maps_new))
         high = max(m[self.channels].max().item() for m in (self.maps_old, maps_new))
         for r, maps in enumerate((self.maps_old, maps_new)):
@@ -185,12 +192,7 @@ class InterpolationPicture(Picture):
                 image.set_data(maps[ch].numpy())
                 image.set_clim(low, high)  # one colour scale for both rows
         self._show_grid(1, rows, columns)
-        for r, (sim, (pi, pj)) in enumerate(zip(sims, ((oi, oj), (i, j)))):
-            self.similar[r].set_data(sim.numpy())
-            self.markers[r].set_data([pj], [pi])
-            self.axes[r, 3].set_title(f"similarity of position ({pi}, {pj})", fontsize=9,
-                                      y=1.0)
-        self.grid = (rows, columns, mode, low, high)
+        self.grid = (rows, columns, mode)
         self.row_label.set_text(f"{mode}\n{rows}×{columns}")
         self.title.set_text(f"TinyViT's E_pos {tuple(pos_embed.shape)} -> "
                             f"{tuple(resized.shape)}, {mode}; the class-token row is kept")

@@ -60,9 +60,8 @@ class PatchEmbeddingPicture(Picture):
 
     Left to right: the photo with the patch framed, the patch enlarged, its $P^2 \cdot C$
     values in (C, P, P) order (as :func:`~vit_tutorial.patches.plot_patch_vector` draws
-    them), and its embedding $x_p^n E + b$. A new patch moves the frame, swaps the patch
-    image and the three value lines, and redraws the embedding's axes (their scale follows
-    the values).
+    them), and its embedding $x_p^n E + b$, on one scale for every patch. A new patch moves
+    the frame and swaps the patch image, the value lines and the embedding's line.
     """
 
     def __init__(self, image_size: int = 224, patch_size: int = 16, embed_dim: int = 768):
@@ -108,16 +107,21 @@ class PatchEmbeddingPicture(Picture):
         ax_vector.legend(loc="upper center", fontsize=8, ncol=C, frameon=False,
                          borderaxespad=0.2, handlelength=1.2, columnspacing=1.0)
 
-        self.embedding = ax_embed.plot(range(embed_dim), [0.0] * embed_dim,
-                                       color="tab:purple", linewidth=0.7)[0]
+        tokens = _tokens(image_size, patch_size, embed_dim)  # (N, D), every patch
         ax_embed.axhline(0, color="0.6", linewidth=0.6)
+        self.embedding = ax_embed.plot(range(embed_dim), tokens[0].numpy(),
+                                       color="tab:purple", linewidth=0.7)[0]
+        ax_embed.set_xlim(-0.5, embed_dim - 0.5)
+        low, high = tokens.min().item(), tokens.max().item()
+        margin = 0.05 * (high - low)  # matplotlib's default margin, around every patch's values
+        ax_embed.set_ylim(low - margin, high + margin)  # one scale, to compare patches
         ax_embed.set_xlabel("channel d of the embedding")
         ax_embed.set_ylabel("value (random E, seed 0)")
         self.ax_image, self.ax_embed = ax_image, ax_embed
         self.embed_dim = embed_dim
         self.layers = [[self.frame, *ax_image.spines.values(), ax_image.title, self.patch,
-                         *ax_patch.spines.values(), *self.values, *ax_vector.spines.values(),
-                         ax_embed]]
+                        *ax_patch.spines.values(), *self.values, *ax_vector.spines.values(),
+                        self.embedding, *ax_embed.spines.values(), ax_embed.title]]
 
     def update(self, index: int, embedding: torch.Tensor) -> PatchEmbeddingPicture:
         """Show patch ``index`` and its embedding ``(D,)``."""
@@ -132,13 +136,9 @@ class PatchEmbeddingPicture(Picture):
         vector = image_to_patches(self.image, P)[index]  # (N, C·P·P) -> (C·P·P,)
         for c, line in enumerate(self.values):
             line.set_ydata(vector[c * P * P:(c + 1) * P * P].numpy())
-        D = self.embed_dim
         self.embedding.set_ydata(embedding.numpy())
-        ax = self.ax_embed
-        ax.relim()
-        ax.autoscale_view()
-        ax.set_xlim(-0.5, D - 0.5)
-        ax.set_title(f"its embedding $x_p^{{{index}}} E + b$: D = {D} values", fontsize=10)
+        self.ax_embed.set_title(f"its embedding $x_p^{{{index}}} E + b$: D = {self.embed_dim} "
+                                f"values", fontsize=10, y=1.0)
         return self
 
 

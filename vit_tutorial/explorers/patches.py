@@ -8,15 +8,17 @@ the shape of $x_p$ (``notebooks/01_patches.ipynb``).
 from __future__ import annotations
 
 import functools
-import itertools
+import math
 import textwrap
 from dataclasses import dataclass
 
 import numpy as np
+import torch.nn.functional as F
+from matplotlib.artist import Artist
 
 from vit_tutorial._checks import check_positive_int
 from vit_tutorial.explorers.base import Explorer, picture, slider
-from vit_tutorial.explorers.common import Picture, check_in_range, photo
+from vit_tutorial.explorers.common import Picture, check_in_range, explorer_figure, photo
 from vit_tutorial.figures import few_ticks, label_patch
 from vit_tutorial.patches import image_to_patches, num_patches
 
@@ -126,9 +128,8 @@ class PatchPicture(Picture):
         self.leftover = [ax.add_patch(Rectangle((0, 0), 1, 1, facecolor="tab:red", alpha=0.35,
                                                 edgecolor="tab:red", hatch="//", linewidth=1))
                          for _ in range(2)]  # the strip on the right, the strip at the bottom
-        for _ in range(_MAX_NUMBERED):
-            label_patch(ax, 0, 0, "")
-        self.numbers = ax.texts[-_MAX_NUMBERED:]
+        self.numbers = ax.add_artist(_Numbers())
+        self.numbers.draw_pictures([(str(n), 8) for n in range(_MAX_NUMBERED)])  # grids ≤ 8×8
         self.ax = ax
 
         seq = self.fig.add_axes((0.56, 0.12, 0.33, 0.76))
@@ -141,13 +142,16 @@ class PatchPicture(Picture):
         self.fig.colorbar(self.sequence, cax=self.colour_bar_axes, label="pixel value",
                           ticks=[0, 0.5, 1])
         self.seq_ax = seq
-        # Drawn over the photo in the order a full draw would (by zorder): strips, grid
-        # lines, the axes' frame, numbers, title; then the right-hand axes, whole.
-        self.layers = [[*self.leftover, self.grid, *ax.spines.values(), *self.numbers,
-                        ax.title, seq, self.colour_bar_axes]]
+        # The colour bar (not shown with the error message), then what a new P changes, in
+        # the order a full draw would draw it (by zorder): strips, grid lines, the axes'
+        # frame, numbers, title; then the right-hand axes, whole.
+        self.layers = [[self.colour_bar_axes],
+                       [*self.leftover, self.grid, *ax.spines.values(), self.numbers,
+                        ax.title, seq]]
 
     def layer_keys(self) -> tuple:
-        return (self.summary.image_size,)  # the photo and its axes are the background
+        # The photo and its axes (the background) change with the image size alone.
+        return (self.summary.image_size, self.summary.ok)
 
     def update(self, image_size: int = 224, patch_size: int = 16) -> PatchPicture:
         """Show the photo at ``image_size``² cut into ``patch_size``² patches.
@@ -197,13 +201,9 @@ class PatchPicture(Picture):
                               fontsize=10, color="tab:red", y=1.0)
         for strip in self.leftover:
             strip.set_visible(not summary.ok)
-        for text, n in itertools.zip_longest(self.numbers, numbered):
-            text.set_visible(n is not None)
-            if n is not None:
-                r, c = divmod(n, whole)
-                text.set_position((c * P + 0.04 * P, r * P + 0.04 * P))
-                text.set_text(str(n))
-                text.set_fontsize(8 if whole <= 8 else 7)
+        self.numbers.items = [(c * P + 0.04 * P, r * P + 0.04 * P, str(n),
+                               8 if whole <= 8 else 7)
+                              for n in numbered for r, c in [divmod(n, whole)]]
 
     def _update_sequence(self, image, summary: PatchSummary) -> None:
         """Right: x_p as an N × (P²·C) matrix of pixel values, or the error message."""
@@ -220,7 +220,10 @@ class PatchPicture(Picture):
         seq.set_axis_on()
         x_p = image_to_patches(image, P)  # (C, H, W) -> (N, C·P·P)
         N, K = x_p.shape
-        self.sequence.set_data(x_p.numpy())
+        # At most twice the pixels the axes have: what antialiasing would average anyway,
+        # without resampling up to 200,000 rows on every redraw.
+        shown = F.adaptive_avg_pool2d(x_p[None, None], (min(N, 512), min(K, 512)))[0, 0]
+        self.sequence.set_data(shown.numpy())
         self.sequence.set_extent((-0.5, K - 0.5, N - 0.5, -0.5))
         seq.set_xlim(-0.5, K - 0.5)
         seq.set_ylim(N - 0.5, -0.5)
@@ -232,6 +235,61 @@ class PatchPicture(Picture):
         seq.set_yticks(few_ticks(N - 1))
         seq.set_ylabel(f"patch n (0 … {N - 1})")
         seq.set_title(f"x_p: ({N}, {K}) = (N, P²·C)", fontsize=10, y=1.0)
+
+
+class _Numbers(Artist):
+    """The patch numbers, one artist for all of them: each number is a small picture
+    (drawn once per text and size by :func:`~vit_tutorial.figures.label_patch`: white on a
+    dark translucent box) pasted with its top-left corner at a point, in data coordinates.
+    Pasting 64 pictures takes a few milliseconds; drawing 64 boxed texts, about a hundred.
+
+    Attributes:
+        items: ``(x, y, text, fontsize)`` for each number shown.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.set_zorder(3)  # where label_patch's texts are: above the grid and the frame
+        self.items: list[tuple[float, float, str, float]] = []
+        self._pictures: dict[tuple[str, float], tuple[np.ndarray, float, float]] = {}
+
+    def draw_pictures(self, keys: list[tuple[str, float]]) -> None:
+        """Draw the numbers not drawn yet, all in one figure (one row each), and keep each
+        one's pixels and the place of its anchor in them."""
+        row = 0.3  # inches per number
+        fig = explorer_figure(1.5, row * len(keys))
+        fig.patch.set_alpha(0)  # transparent around the boxes
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_axis_off()
+        ax.set_xlim(0, 1.5)
+        ax.set_ylim(row * len(keys), 0)  # inches from the top-left corner
+        for i, (text, fontsize) in enumerate(keys):
+            label_patch(ax, 0.3, row * (i + 0.25), text, fontsize)
+        fig.canvas.draw()
+        pixels = np.asarray(fig.canvas.buffer_rgba())  # (H, W, 4), top row first
+        height = pixels.shape[0]
+        for key, label in zip(keys, ax.texts):
+            box = label.get_bbox_patch().get_window_extent()  # pixels from the bottom-left
+            x0, x1 = math.floor(box.x0), math.ceil(box.x1)
+            y0, y1 = math.floor(box.y0), math.ceil(box.y1)
+            x, y = ax.transData.transform(label.get_position())
+            self._pictures[key] = (pixels[height - y1:height - y0, x0:x1].copy(), x - x0,
+                                   y - y0)
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible() or not self.items:
+            return
+        new = sorted({(text, size) for _, _, text, size in self.items} - set(self._pictures))
+        if new:
+            self.draw_pictures(new)
+        gc = renderer.new_gc()
+        gc.set_clip_rectangle(self.axes.bbox)  # like a text clipped to the axes
+        for x, y, text, fontsize in self.items:
+            pixels, dx, dy = self._pictures[text, fontsize]
+            px, py = self.axes.transData.transform((x, y))
+            renderer.draw_image(gc, round(px - dx), round(py - dy), pixels[::-1])
+        gc.restore()
+        self.stale = False
 
 
 def draw_patch_explorer(image_size: int = 224, patch_size: int = 16):
