@@ -89,13 +89,24 @@ def test_resolution_accuracy_at_the_training_size_is_the_models_accuracy():
 
 
 @pytest.mark.slow
+def test_resolution_accuracy_at_another_grid_is_the_resized_models_accuracy():
+    # It evaluates in batches of 120 for speed; the accuracy is evaluate()'s, to the digit.
+    from vit_tutorial.data import digits
+    from vit_tutorial.model import evaluate, load_tiny_vit
+
+    resized = load_tiny_vit().resized((40, 64), mode="bicubic")
+    expected = evaluate(resized, *digits("test", (40, 64)))
+    assert resolution_accuracy(10, 16, "bicubic") == expected
+
+
+@pytest.mark.slow
 def test_resolution_accuracy_is_cached_per_setting(monkeypatch):
     from vit_tutorial.explorers import interpolation
 
     evaluated = []
     evaluate = interpolation.evaluate
     monkeypatch.setattr(interpolation, "evaluate",
-                        lambda *args: evaluated.append(args) or evaluate(*args))
+                        lambda *args, **kwargs: evaluated.append(args) or evaluate(*args, **kwargs))
     interpolation.clear_caches()
     first = resolution_accuracy(8, 8, "nearest")
     assert resolution_accuracy(8, 8, "nearest") == first

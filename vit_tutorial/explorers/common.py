@@ -11,19 +11,21 @@ figure is a :class:`Picture`: built once, then updated in place, and rendered in
 
 from __future__ import annotations
 
+import collections
 import functools
 import io
 import numbers
 
 import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
 from vit_tutorial.data import grace_hopper
 from vit_tutorial.figures import encode_png, figure_pixels, new_figure
 from vit_tutorial.model import load_tiny_vit
 
-__all__ = ["DPI", "STATIC_CAPTION", "explorer_figure", "Picture", "compose_png", "photo",
-           "tiny_vit", "check_choice", "check_in_range"]
+__all__ = ["DPI", "STATIC_CAPTION", "explorer_figure", "pin_axis_labels", "Picture",
+           "compose_png", "photo", "tiny_vit", "check_choice", "check_in_range"]
 
 DPI = 80  # pixels per inch of every explorer picture: sharp enough, small enough to redraw fast
 STATIC_CAPTION = ("A static picture of this explorer: run the notebook (in JupyterLab or "
@@ -31,8 +33,104 @@ STATIC_CAPTION = ("A static picture of this explorer: run the notebook (in Jupyt
 
 
 def explorer_figure(width: float, height: float):
-    """A figure for an explorer picture (Agg, outside pyplot, at :data:`DPI`)."""
-    return new_figure(width, height, dpi=DPI)
+    """A figure for an explorer picture (Agg, outside pyplot, at :data:`DPI`), drawn by a
+    renderer that keeps every text it has drawn as pixels (see :class:`_TextKeepingRenderer`)."""
+    fig = new_figure(width, height, dpi=DPI)
+    _TextKeepingCanvas(fig)
+    return fig
+
+
+class _TextKeepingRenderer(RendererAgg):
+    """Agg, drawing each text once: the pixels of every text it has drawn (per string, font,
+    angle and colour) are kept and pasted wherever that text is drawn again.
+
+    Text is most of a redraw's time (shaping, then rendering each glyph), and an explorer
+    draws the same tick labels, axis labels and titles again and again. A text is drawn at
+    whole-pixel positions (at most half a pixel from where Agg would put its glyphs); the
+    first draw and every later one are the same pixels, so a redraw equals a fresh picture.
+    """
+
+    _kept: collections.OrderedDict = collections.OrderedDict()  # shared: texts repeat
+    KEEP = 4096  # texts kept (a few kilobytes each), the least recently used go first
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        key = (s, hash(prop), angle, str(ismath), gc.get_rgb(), gc.get_alpha(),
+               gc.get_antialiased(), self.dpi)
+        if key not in self._kept:
+            self._kept[key] = self._text_pixels(gc, s, prop, angle, ismath, mtext)
+            if len(self._kept) > self.KEEP:
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(key)
+        pixels, dx, dy = self._kept[key]
+        if pixels is not None:  # y counts from the top here, from the bottom in draw_image
+            self.draw_image(gc, round(x + dx), round(self.height - y + dy), pixels[::-1])
+
+    def _text_pixels(self, gc, s, prop, angle, ismath, mtext):
+        """``(RGBA pixels, dx, dy)`` of one text drawn alone on a transparent square, and
+        the offset of the pixels' bottom-left corner from the text's anchor."""
+        w, h, _ = self.get_text_width_height_descent(s, prop, ismath)
+        side = int(2 * (w + h)) + 8  # room for the text at any angle around the centre
+        alone = RendererAgg(side, side, self.dpi)
+        text_gc = alone.new_gc()
+        text_gc.copy_properties(gc)
+        text_gc.set_clip_rectangle(None)
+        text_gc.set_clip_path(None)
+        centre = side // 2
+        RendererAgg.draw_text(alone, text_gc, centre, centre, s, prop, angle, ismath, mtext)
+        text_gc.restore()
+        pixels = np.asarray(alone.buffer_rgba())  # (side, side, 4), top row first
+        rows, columns = np.nonzero(pixels[..., 3])
+        if not len(rows):
+            return None, 0, 0
+        top, bottom = rows.min(), rows.max() + 1
+        left, right = columns.min(), columns.max() + 1
+        return pixels[top:bottom, left:right].copy(), left - centre, centre - bottom
+
+
+class _TextKeepingCanvas(FigureCanvasAgg):
+    """An Agg canvas whose renderer is a :class:`_TextKeepingRenderer`."""
+
+    def get_renderer(self):
+        renderer = super().get_renderer()
+        if not isinstance(renderer, _TextKeepingRenderer):
+            self.renderer = _TextKeepingRenderer(int(renderer.width), int(renderer.height),
+                                                 renderer.dpi)
+        return self.renderer
+
+
+def pin_axis_labels(ax, widest_tick_label: str, fontsize: float, y_side: str = "left") -> None:
+    """Put ``ax``'s axis labels where matplotlib would for tick labels of ``fontsize`` points
+    no wider than ``widest_tick_label``, at fixed distances from the axes' edges.
+
+    matplotlib finds those places by laying out every tick label again on every draw, a
+    third of the drawing time of an axes whose ticks change with a slider; here the one
+    text that matters is measured once per call.
+
+    Args:
+        ax: the ``Axes``, its x label below it, its y label at ``y_side``.
+        widest_tick_label: the widest y tick label the axes will show, e.g. ``"10"``.
+        fontsize: the tick labels' size in points.
+        y_side: ``"left"`` or ``"right"`` (where the y label and tick labels are).
+    """
+    from matplotlib import rcParams
+    from matplotlib.text import Text
+    from matplotlib.transforms import ScaledTranslation
+
+    fig = ax.get_figure()
+    renderer = fig.canvas.get_renderer()
+    sample = Text(0, 0, widest_tick_label, fontsize=fontsize)
+    sample.set_figure(fig)
+    size = sample.get_window_extent(renderer)  # pixels
+    inch = fig.dpi
+    below = (rcParams["xtick.major.size"] + rcParams["xtick.major.pad"]
+             + ax.xaxis.labelpad) / 72 + size.height / inch
+    beside = (rcParams["ytick.major.size"] + rcParams["ytick.major.pad"]
+              + ax.yaxis.labelpad) / 72 + size.width / inch
+    ax.xaxis.set_label_coords(0.5, 0, transform=ax.transAxes + ScaledTranslation(
+        0, -below, fig.dpi_scale_trans))
+    x, sign = (0, -1) if y_side == "left" else (1, 1)
+    ax.yaxis.set_label_coords(x, 0.5, transform=ax.transAxes + ScaledTranslation(
+        sign * beside, 0, fig.dpi_scale_trans))
 
 
 class Picture:

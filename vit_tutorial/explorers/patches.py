@@ -14,11 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch.nn.functional as F
+from matplotlib import rcParams
 from matplotlib.artist import Artist
 
 from vit_tutorial._checks import check_positive_int
 from vit_tutorial.explorers.base import Explorer, picture, slider
-from vit_tutorial.explorers.common import Picture, check_in_range, explorer_figure, photo
+from vit_tutorial.explorers.common import (
+    Picture,
+    check_in_range,
+    explorer_figure,
+    photo,
+    pin_axis_labels,
+)
 from vit_tutorial.figures import few_ticks, label_patch
 from vit_tutorial.patches import image_to_patches, num_patches
 
@@ -220,9 +227,10 @@ class PatchPicture(Picture):
         seq.set_axis_on()
         x_p = image_to_patches(image, P)  # (C, H, W) -> (N, C·P·P)
         N, K = x_p.shape
-        # At most twice the pixels the axes have: what antialiasing would average anyway,
-        # without resampling up to 200,000 rows on every redraw.
-        shown = F.adaptive_avg_pool2d(x_p[None, None], (min(N, 512), min(K, 512)))[0, 0]
+        # At most the pixels the axes have (267 × 253), each the mean of the values it
+        # covers, as antialiasing would show them, without resampling up to 200,000 rows
+        # at every redraw.
+        shown = F.adaptive_avg_pool2d(x_p[None, None], (min(N, 268), min(K, 254)))[0, 0]
         self.sequence.set_data(shown.numpy())
         self.sequence.set_extent((-0.5, K - 0.5, N - 0.5, -0.5))
         seq.set_xlim(-0.5, K - 0.5)
@@ -232,8 +240,10 @@ class PatchPicture(Picture):
         for c, line in enumerate(self.separators, start=1):
             line.set_xdata([length * c - 0.5] * 2)
         seq.set_xlabel(f"value in the patch vector: C·P·P = 3·{P}·{P} = {K}")
-        seq.set_yticks(few_ticks(N - 1))
+        ticks = few_ticks(N - 1)
+        seq.set_yticks(ticks)
         seq.set_ylabel(f"patch n (0 … {N - 1})")
+        pin_axis_labels(seq, str(ticks[-1]), rcParams["ytick.labelsize"])
         seq.set_title(f"x_p: ({N}, {K}) = (N, P²·C)", fontsize=10, y=1.0)
 
 
