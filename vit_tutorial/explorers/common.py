@@ -66,25 +66,32 @@ class _TextKeepingRenderer(RendererAgg):
             self.draw_image(gc, round(x + dx), round(self.height - y + dy), pixels[::-1])
 
     def _text_pixels(self, gc, s, prop, angle, ismath, mtext):
-        """``(RGBA pixels, dx, dy)`` of one text drawn alone on a transparent square, and
-        the offset of the pixels' bottom-left corner from the text's anchor."""
-        w, h, _ = self.get_text_width_height_descent(s, prop, ismath)
-        side = int(2 * (w + h)) + 8  # room for the text at any angle around the centre
-        alone = RendererAgg(side, side, self.dpi)
+        """``(RGBA pixels, dx, dy)`` of one text drawn alone on a transparent canvas just
+        large enough, and the offset of the pixels' bottom-left corner from its anchor."""
+        w, h, d = self.get_text_width_height_descent(s, prop, ismath)
+        # The text's box around its anchor (x right, y up), turned by the angle.
+        turn = np.deg2rad(angle)
+        corners = np.array([[0, -d], [w, -d], [w, h - d], [0, h - d]])  # (4, 2)
+        turned = corners @ np.array([[np.cos(turn), np.sin(turn)],
+                                     [-np.sin(turn), np.cos(turn)]])  # (4, 2)
+        left, bottom = turned.min(axis=0) - 4  # 4 pixels to spare on every side
+        right, top = turned.max(axis=0) + 4
+        width, height = int(np.ceil(right - left)), int(np.ceil(top - bottom))
+        alone = RendererAgg(width, height, self.dpi)
         text_gc = alone.new_gc()
         text_gc.copy_properties(gc)
         text_gc.set_clip_rectangle(None)
         text_gc.set_clip_path(None)
-        centre = side // 2
-        RendererAgg.draw_text(alone, text_gc, centre, centre, s, prop, angle, ismath, mtext)
+        x, y = round(-left), round(top)  # the anchor: from the left, and (for Agg) from the top
+        RendererAgg.draw_text(alone, text_gc, x, y, s, prop, angle, ismath, mtext)
         text_gc.restore()
-        pixels = np.asarray(alone.buffer_rgba())  # (side, side, 4), top row first
+        pixels = np.asarray(alone.buffer_rgba())  # (height, width, 4), top row first
         rows, columns = np.nonzero(pixels[..., 3])
         if not len(rows):
             return None, 0, 0
-        top, bottom = rows.min(), rows.max() + 1
-        left, right = columns.min(), columns.max() + 1
-        return pixels[top:bottom, left:right].copy(), left - centre, centre - bottom
+        first, last = rows.min(), rows.max() + 1
+        start, end = columns.min(), columns.max() + 1
+        return pixels[first:last, start:end].copy(), start - x, y - last
 
 
 class _TextKeepingCanvas(FigureCanvasAgg):

@@ -8,10 +8,12 @@ what it does to TinyViT's accuracy (``notebooks/06_interpolation.ipynb``).
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from vit_tutorial.data import digits
 from vit_tutorial.explorers.base import Explorer, dropdown, picture, slider
@@ -112,7 +114,6 @@ class InterpolationPicture(Picture):
 
     def __init__(self):
         from matplotlib import rcParams
-        from matplotlib.ticker import MaxNLocator
 
         super().__init__(11.5, 5.6)
         fig = self.fig
@@ -128,6 +129,8 @@ class InterpolationPicture(Picture):
         placeholder = np.zeros((old, old))
         self.maps = np.array([[ax.imshow(placeholder, cmap="viridis", interpolation="nearest")
                                for ax in row[:3]] for row in self.axes])
+        for image, ch in zip(self.maps[0], self.channels):
+            image.set_data(self.maps_old[ch].numpy())
         for ax, ch in zip(self.axes.T, self.channels):
             for a in ax:
                 a.set_title(f"channel {ch}", fontsize=9, y=1.0)
@@ -152,8 +155,8 @@ class InterpolationPicture(Picture):
             ax.set_xlabel("patch column (from 0)", fontsize=8)
             ax.set_ylabel("patch row (from 0)", fontsize=8)
             ax.tick_params(labelsize=7)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(_PatchTicks())
+            ax.yaxis.set_major_locator(_PatchTicks())
         for ax in self.axes[1]:  # their ticks change with the grid: rows 0 … 15 at most
             pin_axis_labels(ax, "10", 7)
         self._show_grid(0, old, old)
@@ -162,18 +165,18 @@ class InterpolationPicture(Picture):
         self.row_label = fig.text(0.006, 0.86 - 0.39 - 0.2, "", fontsize=10, ha="left",
                                   va="center", weight="bold")
         self.title = fig.suptitle("", fontsize=11)
-        self.grid = None
+        self.scale = self.grid = None
         spines = [spine for ax in self.axes[0, :3] for spine in ax.spines.values()]
         similarity = [artist for r in (0, 1) for artist in (
             self.similar[r], self.markers[r], *self.axes[r, 3].spines.values(),
             self.axes[r, 3].title)]
-        self.layers = [  # what a new grid or mode changes, then what a new position changes
-            [*self.maps[0], *spines, *self.axes[1], self.values_axes, self.row_label,
-             self.title],
+        self.layers = [  # what a new colour scale changes, a new grid or mode, a new position
+            [*self.maps[0], *spines, self.values_axes],
+            [*self.axes[1], self.row_label, self.title],
             similarity]
 
     def layer_keys(self) -> tuple:
-        return (None, self.grid)
+        return (None, self.scale, self.grid)
 
     def _show_grid(self, r: int, rows: int, columns: int) -> None:
         """Row ``r``'s images and axes limits for a ``rows × columns`` grid."""
@@ -207,18 +210,36 @@ class InterpolationPicture(Picture):
         maps_new = resized[0, 1:].T.reshape(D, rows, columns)  # (N', D) -> (D, H'/P, W'/P)
         low = min(m[self.channels].min().item() for m in (self.maps_old, maps_new))
         high = max(m[self.channels].max().item() for m in (self.maps_old, maps_new))
-        for r, maps in enumerate((self.maps_old, maps_new)):
-            for image, ch in zip(self.maps[r], self.channels):
-                image.set_data(maps[ch].numpy())
-                image.set_clim(low, high)  # one colour scale for both rows
-        self.gradient.set_extent((0, 1, low, high))
-        self.values_axes.set_ylim(low, high)
+        # One colour scale for both rows, out to the next multiples of 0.05: most grids
+        # keep the scale (and the trained row's colours) of the last one.
+        scale = (round(math.floor(low / 0.05) * 0.05, 2), round(math.ceil(high / 0.05) * 0.05, 2))
+        for image, ch in zip(self.maps[1], self.channels):
+            image.set_data(maps_new[ch].numpy())
+        if scale != self.scale:
+            for image in self.maps.flat:
+                image.set_clim(*scale)
+            self.gradient.set_extent((0, 1, *scale))
+            self.values_axes.set_ylim(*scale)
+            self.scale = scale
         self._show_grid(1, rows, columns)
         self.grid = (rows, columns, mode)
         self.row_label.set_text(f"{mode}\n{rows}×{columns}")
         self.title.set_text(f"TinyViT's E_pos {tuple(pos_embed.shape)} -> "
                             f"{tuple(resized.shape)}, {mode}; the class-token row is kept")
         return self
+
+
+class _PatchTicks(MaxNLocator):
+    """Whole-number ticks, as ``MaxNLocator(integer=True)`` places them, but only those
+    inside the axes: matplotlib makes (and updates) a tick object for every position a
+    locator returns, shown or not."""
+
+    def __init__(self):
+        super().__init__(integer=True)
+
+    def __call__(self):
+        low, high = sorted(self.axis.get_view_interval())
+        return [t for t in super().__call__() if low <= t <= high]
 
 
 @functools.lru_cache(maxsize=1)
@@ -242,7 +263,8 @@ def interpolation_view(rows: int = 14, columns: int = 14, mode: str = "bicubic",
 
     Top row: the trained 7×7 table; bottom row: the table resized to ``rows × columns``
     with :func:`~vit_tutorial.interpolation.resize_pos_embed`. Columns: the three channels
-    that vary most over the trained grid (each with one colour scale for both rows), then
+    that vary most over the trained grid (on one colour scale for both rows, from and to
+    multiples of 0.05), then
     the cosine similarity of one position to all others — in the new grid the picked
     ``position``, in the old grid the position at the same place in the image. Drawn by one
     kept :class:`InterpolationPicture`.

@@ -227,8 +227,9 @@ def similarity_view(source: str = "trained", row: int = 3, column: int = 3,
                     download: bool = False) -> SimilarityView:
     r"""The similarity explorer's pictures for one source of $E_\text{pos}$ and one patch.
 
-    The first call for a source draws its Figure 7 grid (about a second for 7×7); later
-    calls for that source only repaint the frame and the large map (tens of milliseconds).
+    The first call for a source computes its table and draws its two pictures (a few
+    tenths of a second); later calls for that source only move the frames and swap the
+    large map's data and title (tens of milliseconds).
 
     Args:
         source: a key of :data:`SIMILARITY_SOURCES`.
