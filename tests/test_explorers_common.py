@@ -487,3 +487,54 @@ def test_the_interpolation_picture_after_other_grids_is_a_fresh_picture():
         fresh = InterpolationPicture().update(view.pos_embed, view.grid, mode, view.position)
         same_picture(view.png, fresh.png())
         like_a_full_draw(fresh)
+
+
+# --- texts drawn once --------------------------------------------------------------------
+
+
+def text_figure(canvas=None):
+    from vit_tutorial.explorers.common import explorer_figure
+
+    fig = explorer_figure(3, 1.5)
+    if canvas is not None:
+        canvas(fig)  # plain Agg instead
+    fig.text(0.15, 0.75, "patch column (from 0)", fontsize=8)  # top right
+    fig.text(0.02, 0.1, "patch row", fontsize=8, rotation=90)  # left edge
+    fig.text(0.15, 0.15, "its embedding $x_p^{78} E + b$", fontsize=10, color="tab:red")
+    return fig
+
+
+def test_explorer_texts_look_like_agg_texts_to_a_pixel():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from vit_tutorial.figures import figure_pixels
+
+    kept, plain = figure_pixels(text_figure()), figure_pixels(text_figure(FigureCanvasAgg))
+    for part in (np.s_[:, :25], np.s_[:60, 25:], np.s_[60:, 25:]):  # one text each
+        a, b = 255 - kept[part].min(axis=-1).astype(int), 255 - plain[part].min(axis=-1)
+        ink_a, ink_b = np.argwhere(a > 64), np.argwhere(b > 64)
+        assert len(ink_b) and np.abs(ink_a.min(0) - ink_b.min(0)).max() <= 1  # same place
+        assert np.abs(ink_a.max(0) - ink_b.max(0)).max() <= 1
+        assert abs(a.sum() - b.sum()) < 0.05 * b.sum()  # as much ink
+    red = kept[60:, 25:]
+    assert (red[..., 0].astype(int) - red[..., 2] > 100).any()  # in its colour
+
+
+def test_explorer_texts_are_shaped_once(monkeypatch):
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    from vit_tutorial.explorers.common import _TextKeepingRenderer
+    from vit_tutorial.figures import figure_pixels
+
+    monkeypatch.setattr(_TextKeepingRenderer, "_kept", type(_TextKeepingRenderer._kept)())
+    shaped = []
+    draw_text = RendererAgg.draw_text
+    monkeypatch.setattr(RendererAgg, "draw_text",
+                        lambda self, *args, **kwargs: shaped.append(args[3]) or
+                        draw_text(self, *args, **kwargs))
+    fig = text_figure()
+    first = figure_pixels(fig)
+    assert sorted(shaped) == sorted(["patch column (from 0)", "patch row",
+                                     "its embedding $x_p^{78} E + b$"])
+    assert np.array_equal(figure_pixels(text_figure()), first)  # a new figure, the same texts
+    assert len(shaped) == 3
