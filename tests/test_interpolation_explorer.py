@@ -90,7 +90,7 @@ def test_resolution_accuracy_at_the_training_size_is_the_models_accuracy():
 
 @pytest.mark.slow
 def test_resolution_accuracy_at_another_grid_is_the_resized_models_accuracy():
-    # It evaluates in batches of 120 for speed; the accuracy is evaluate()'s, to the digit.
+    # The model moved to 40×64 images (a 10×16 grid), evaluated on the digits at that size.
     from vit_tutorial.data import digits
     from vit_tutorial.model import evaluate, load_tiny_vit
 

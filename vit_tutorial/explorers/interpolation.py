@@ -76,9 +76,7 @@ def _accuracy(rows: int, columns: int, mode: str) -> float:
     P = model.config.patch_size
     images, labels = digits("test", (rows * P, columns * P))
     resized = model.resized((rows * P, columns * P), mode=mode)
-    # Three batches of 120: a third faster on a 2-core laptop than one of 360 (the
-    # activations stay in the cache), and the same logits, bit for bit.
-    return evaluate(resized, images, labels, batch_size=120)
+    return evaluate(resized, images, labels)
 
 
 @dataclass(frozen=True)
