@@ -7,8 +7,6 @@ from vit_tutorial.attention_maps import (
     attention_rollout,
     mass_on_ink,
     mean_attention_distance,
-    plot_attention_distance,
-    plot_rollout,
     rollout_map,
     uniform_attention_distance,
 )
@@ -57,25 +55,6 @@ def test_mean_attention_distance_errors():
         mean_attention_distance(torch.zeros(1, 1, 49, 49), 7, 4)
     with pytest.raises(TypeError, match="attention must be a torch.Tensor"):
         mean_attention_distance("weights", 7, 4)
-
-
-def test_plot_attention_distance():
-    import matplotlib.pyplot as plt
-
-    fig, ax = plot_attention_distance(torch.rand(4, 3) * 10, 5.0, title="t")
-    assert len(ax.collections) == 3  # one scatter per head
-    assert ax.get_xlabel() == "network depth (layer, from 0)" and "pixels" in ax.get_ylabel()
-    assert len(ax.lines) == 1  # the uniform line
-    plt.close(fig)
-    fig, ax = plot_attention_distance(torch.rand(2, 12))  # many heads: no legend
-    assert ax.get_legend() is None
-    plt.close(fig)
-    with pytest.raises(ValueError, match=r"distances must have shape \(L, h\)"):
-        plot_attention_distance(torch.rand(4))
-    with pytest.raises(TypeError, match="uniform must be a number"):
-        plot_attention_distance(torch.rand(2, 2), uniform="14")
-    with pytest.raises(ValueError, match=r"spread must be a number in \[0, 1\)"):
-        plot_attention_distance(torch.rand(2, 2), spread=1.5)
 
 
 def test_distance_over_chosen_queries_only():
@@ -163,14 +142,6 @@ def test_mass_on_ink():
     assert mass_on_ink(uniform, images, 2)[0].item() == pytest.approx(0.25)
     with pytest.raises(ValueError, match="must agree"):
         mass_on_ink(uniform, images, 4)
-
-
-def test_plot_rollout():
-    import matplotlib.pyplot as plt
-
-    fig, axes = plot_rollout(torch.rand(2, 1, 8, 8), torch.rand(2, 2, 2), labels=["a", "b"])
-    assert axes.shape == (2, 3) and axes[1, 0].get_title() == "b"
-    plt.close(fig)
 
 
 @pytest.mark.parametrize("attentions, error, message", [

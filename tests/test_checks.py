@@ -1,10 +1,10 @@
-"""The input checks every lesson module shares (``vit_tutorial._checks``)."""
+"""The input checks every lesson module shares (``vit_tutorial.checks``)."""
 
 import numpy as np
 import pytest
 import torch
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_bool,
     check_choice,
     check_divisible,
@@ -60,7 +60,7 @@ def test_results_pass_through():
 
 
 def test_size_limit_is_stated_and_checked():
-    from vit_tutorial._checks import MAX_VALUES, check_size
+    from vit_tutorial.checks import MAX_VALUES, check_size
 
     assert check_size(MAX_VALUES, "x", "fix") == MAX_VALUES
     with pytest.raises(ValueError, match=r"a table would hold 268,435,457 values, more than the "
@@ -69,7 +69,7 @@ def test_size_limit_is_stated_and_checked():
 
 
 def test_device_and_dtype_checks_say_which_is_which():
-    from vit_tutorial._checks import check_like_weights, check_same_device
+    from vit_tutorial.checks import check_like_weights, check_same_device
 
     weight = torch.zeros(3)
     check_same_device(torch.zeros(2), "x", weight, "w")

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_dropout,
     check_heads,
     check_like_weights,

@@ -26,7 +26,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_bool,
     check_num_prefix_tokens,
     check_size,

@@ -8,17 +8,6 @@ import math
 import torch
 from torch import nn
 
-from vit_tutorial._checks import (
-    check_choice,
-    check_dropout,
-    check_like_weights,
-    check_num_prefix_tokens,
-    check_positive_int,
-    check_positive_number,
-    check_tensor,
-    to_pair,
-    work_dtype,
-)
 from vit_tutorial.after_the_paper.rope import (
     GRID_INDEXINGS,
     ROPE_KINDS,
@@ -28,6 +17,17 @@ from vit_tutorial.after_the_paper.rope import (
     mixed_frequencies,
     rope_2d_axial,
     rope_2d_mixed,
+)
+from vit_tutorial.checks import (
+    check_choice,
+    check_dropout,
+    check_like_weights,
+    check_num_prefix_tokens,
+    check_positive_int,
+    check_positive_number,
+    check_tensor,
+    to_pair,
+    work_dtype,
 )
 from vit_tutorial.encoder import LAYER_NORM_EPS, MLP, Attention
 

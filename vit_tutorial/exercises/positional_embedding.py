@@ -6,12 +6,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_bool
+from vit_tutorial.checks import check_bool
 from vit_tutorial.exercises.checking import (
     checker,
     count_parameters,
     distinct_values,
-    fail,
+    fail_check,
     random_block,
     run_answer,
     tensor_problem,
@@ -108,7 +108,7 @@ def check_shuffle_patches(fn) -> str:
         ]
         problem = tensor_problem(got, expected, variants)
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on 2 cases: the patches follow perm and the class token stays at "
             "position 0.")
 
@@ -160,19 +160,19 @@ def check_permutation_invariance(fn) -> str:
         answer = run_answer(fn, layer, tokens.clone(), perm.clone(), case=f"on {what}: ")
         said = _as_bool(answer)
         if said is None:
-            fail(f"on {what}: return True or False, got {type_name(answer)} (torch.allclose "
-                  f"gives a bool; for a bool tensor use .item())")
+            fail_check(f"on {what}: return True or False, got {type_name(answer)} (torch.allclose "
+                        f"gives a bool; for a bool tensor use .item())")
         if said and not right:
-            fail(f"said True for {what}: this layer sees the order, so the class token's "
-                  f"output changes when the patches move",
-                  "check that you compare the layer's outputs (not its inputs) for the "
-                  "original and the shuffled sequence, and that the shuffled sequence really "
-                  "is shuffled")
+            fail_check(f"said True for {what}: this layer sees the order, so the class token's "
+                        f"output changes when the patches move",
+                        "check that you compare the layer's outputs (not its inputs) for the "
+                        "original and the shuffled sequence, and that the shuffled sequence really "
+                        "is shuffled")
         if right and not said:
-            fail(f"said False for {what}, which cannot see the order of the patches",
-                  "compare like with like: the class token's output, layer(shuffled)[:, 0] "
-                  "against layer(tokens)[:, 0], with torch.allclose(..., atol=1e-5) — not == "
-                  "(sums in another order differ in the last digits) — and shuffle only the "
-                  "N patches: the class token stays at position 0")
+            fail_check(f"said False for {what}, which cannot see the order of the patches",
+                        "compare like with like: the class token's output, layer(shuffled)[:, 0] "
+                        "against layer(tokens)[:, 0], with torch.allclose(..., atol=1e-5) — not == "
+                        "(sums in another order differ in the last digits) — and shuffle only the "
+                        "N patches: the class token stays at position 0")
     return ("right on 4 layers: True for the two that can't see order, False for the two "
             "that can (one of them: position embeddings).")
