@@ -13,6 +13,7 @@ imports ``ipywidgets`` — and :mod:`~vit_tutorial.explorers.common` what the ex
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
 from vit_tutorial.lessons import LESSONS
@@ -31,15 +32,17 @@ def _public_names(module: str) -> tuple[str, ...]:
     raise ValueError(f"vit_tutorial/explorers/{module}.py has no __all__ (a list of names)")
 
 
-#: Explorer module -> its public names (``from vit_tutorial.explorers import patch_explorer``
-#: imports only that lesson's module): the registry's explorers, and what they share.
-MODULES = {**{lesson.module: _public_names(lesson.module) for lesson in LESSONS
-              if lesson.explorer},
-           "common": ("STATIC_CAPTION", "Picture", "compose_png")}
-_OWNERS = [(name, module) for module, names in MODULES.items() for name in names]
-# A name several explorers define (each its own ``clear_caches``) stays with its modules.
-_WHERE = {name: module for name, module in _OWNERS
-          if [owner for other, owner in _OWNERS if other == name] == [module]}
+_DECLARED = {**{lesson.module: _public_names(lesson.module) for lesson in LESSONS
+                if lesson.explorer},
+             "common": ("STATIC_CAPTION", "Picture", "compose_png")}
+_COUNTS = Counter(name for names in _DECLARED.values() for name in names)
+#: Explorer module -> the public names re-exported here (``from vit_tutorial.explorers import
+#: patch_explorer`` imports only that lesson's module): the registry's explorers, and what
+#: they share. A name several explorers define (each its own ``clear_caches``) stays with
+#: its modules.
+MODULES = {module: tuple(name for name in names if _COUNTS[name] == 1)
+           for module, names in _DECLARED.items()}
+_WHERE = {name: module for module, names in MODULES.items() for name in names}
 
 __all__ = ["MODULES", *_WHERE]
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
