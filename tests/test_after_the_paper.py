@@ -23,9 +23,9 @@ from vit_tutorial.after_the_paper import (
     apply_rope,
     high_norm_tokens,
     mixed_frequencies,
+    patch_resize_matrix,
     resample_patch_embed,
-    resample_patch_embedding,
-    resize_matrix,
+    resize_patch_embedding,
     resize_patches,
     rope_2d_axial,
     rope_2d_mixed,
@@ -77,12 +77,12 @@ def test_plain_resize_is_an_image_resize_of_the_filters():
 @pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
 def test_resize_matrix_is_the_patch_resize(interpolation):
     patch = randn(5, 7)  # one (P_h, P_w) patch
-    B = resize_matrix((5, 7), (10, 9), interpolation=interpolation)
+    B = patch_resize_matrix((5, 7), (10, 9), interpolation=interpolation)
     assert B.shape == (10 * 9, 5 * 7)
     resized = F.interpolate(patch[None, None], size=(10, 9), mode=interpolation,
                             antialias=True)[0, 0]
     torch.testing.assert_close(B @ patch.flatten(), resized.flatten())
-    torch.testing.assert_close(resize_matrix(6, 6), torch.eye(36))  # same size: identity
+    torch.testing.assert_close(patch_resize_matrix(6, 6), torch.eye(36))  # same size: identity
 
 
 UPSAMPLINGS = [(16, "bicubic"), (12, "bicubic"), (16, "bilinear"), ((12, 20), "bicubic")]
@@ -103,7 +103,7 @@ def test_pi_resize_keeps_every_token_when_upsampling(new, interpolation, dtype, 
     resized_images = resize_patches(images, 8, new, interpolation=interpolation)
     errors = {}
     for method in ("pi", "plain"):
-        resized = resample_patch_embedding(embedding, new, method=method,
+        resized = resize_patch_embedding(embedding, new, method=method,
                                            interpolation=interpolation)
         errors[method] = (resized(resized_images) - reference).abs().max().item()
     assert errors["pi"] < tolerance
@@ -115,7 +115,7 @@ def test_pi_resize_is_least_squares_when_downsampling():
     so the residual is orthogonal to the columns of B^T (the normal equations)."""
     weight = randn(4, 2, 8, 8, dtype=torch.float64)
     resized = resample_patch_embed(weight, 6)
-    B = resize_matrix(8, 6, dtype=torch.float64)  # (36, 64)
+    B = patch_resize_matrix(8, 6, dtype=torch.float64)  # (36, 64)
     residual = resized.reshape(4, 2, 36) @ B - weight.reshape(4, 2, 64)  # B^T w' - w, as rows
     assert residual.abs().max() > 1e-3  # not exact ...
     torch.testing.assert_close(residual @ B.T, torch.zeros(4, 2, 36, dtype=torch.float64))
@@ -123,11 +123,11 @@ def test_pi_resize_is_least_squares_when_downsampling():
 
 def test_resize_patch_embedding_keeps_grid_bias_device_and_dtype():
     embedding = PatchEmbedding((32, 48), 8, 3, 16).double()
-    resized = resample_patch_embedding(embedding, (12, 16))
+    resized = resize_patch_embedding(embedding, (12, 16))
     assert resized.image_size == (48, 96) and resized.grid_size == embedding.grid_size
     assert resized.proj.weight.dtype == torch.float64
     assert torch.equal(resized.proj.bias, embedding.proj.bias)
-    other = resample_patch_embedding(embedding, 16, image_size=64)
+    other = resize_patch_embedding(embedding, 16, image_size=64)
     assert other.grid_size == (4, 4) and other.proj.weight.shape == (16, 3, 16, 16)
     same = resample_patch_embed(embedding.proj.weight, 8)
     assert torch.equal(same, embedding.proj.weight) and same is not embedding.proj.weight
@@ -143,8 +143,8 @@ def test_flexivit_functions_on_meta_tensors():
     weight = torch.empty(768, 3, 16, 16, device="meta")
     assert resample_patch_embed(weight, 32).shape == (768, 3, 32, 32)
     assert resample_patch_embed(weight, 8, method="plain").device.type == "meta"
-    assert resize_matrix(16, 8, device="meta").shape == (64, 256)
-    resized = resample_patch_embedding(PatchEmbedding(224, 16, 3, 768).to("meta"), 32)
+    assert patch_resize_matrix(16, 8, device="meta").shape == (64, 256)
+    resized = resize_patch_embedding(PatchEmbedding(224, 16, 3, 768).to("meta"), 32)
     assert resized.proj.weight.device.type == "meta" and resized.image_size == (448, 448)
     assert resize_patches(torch.empty(2, 3, 32, 32, device="meta"), 16, 8).shape == (2, 3, 16, 16)
 
@@ -163,11 +163,11 @@ def test_flexivit_functions_on_meta_tensors():
      ValueError, r"interpolation must be one of 'bilinear', 'bicubic', got 'nearest'"),
     (lambda: resample_patch_embed(torch.zeros(6, 3, 4, 4), 8, antialias=1), TypeError,
      r"antialias must be True or False, got 1"),
-    (lambda: resize_matrix(4, 8, dtype=torch.int64), TypeError,
+    (lambda: patch_resize_matrix(4, 8, dtype=torch.int64), TypeError,
      r"dtype must be a floating-point torch.dtype"),
-    (lambda: resample_patch_embedding(torch.nn.Conv2d(3, 8, 4), 8), TypeError,
+    (lambda: resize_patch_embedding(torch.nn.Conv2d(3, 8, 4), 8), TypeError,
      r"embedding must be a vit_tutorial PatchEmbedding.*got Conv2d.*resample_patch_embed"),
-    (lambda: resample_patch_embedding(PatchEmbedding(32, 8, 3, 8), 16, image_size=40),
+    (lambda: resize_patch_embedding(PatchEmbedding(32, 8, 3, 8), 16, image_size=40),
      ValueError, r"image height 40 is not divisible by patch_size 16"),
     (lambda: resize_patches(torch.zeros(3, 32), 8, 4), ValueError,
      r"images must be floating-point \(B, C, H, W\) or \(C, H, W\), got .* \(3, 32\)"),
@@ -506,7 +506,7 @@ def test_rope_functions_on_meta_tensors():
     (lambda: RoPEEncoderBlock(32, 4, 64)(torch.zeros(2, 17, 32), (3, 5)), ValueError,
      r"got 17 tokens, but a 3x5 grid with num_prefix_tokens=1 needs 1 \+ 3·5 = 16"),
     (lambda: RoPEEncoderBlock(32, 4, 64)(torch.zeros(17, 32), 4), ValueError,
-     r"tokens must have shape \(B, T, 32\).*got \(17, 32\); for one image use z.unsqueeze\(0\)"),
+     r"tokens must have shape \(B, T, 32\).*use tokens.unsqueeze\(0\)"),
     (lambda: RoPEEncoderBlock(32, 4, 64)(torch.zeros(2, 17, 32)), TypeError, r"grid_size"),
 ])
 def test_rope_errors(call, error, message):

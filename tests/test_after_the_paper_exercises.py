@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from checker_cases import assert_passes, with_answers
 
-from vit_tutorial.after_the_paper import resize_matrix
+from vit_tutorial.after_the_paper import patch_resize_matrix
 from vit_tutorial.exercises import after_the_paper as ex
 
 
@@ -13,7 +13,7 @@ def pi_resize_with(antialias=True, interpolation="bicubic", swap=False, transpos
                    inverse=True):
     def fn(weight, new_size):
         D, C, ph, pw = weight.shape
-        B = resize_matrix((ph, pw), new_size, antialias=antialias,
+        B = patch_resize_matrix((ph, pw), new_size, antialias=antialias,
                           interpolation=interpolation)  # (P'², P²)
         flat = weight.reshape(D, C, ph * pw)  # (D, C, P²)
         resized = flat @ (torch.linalg.pinv(B) if inverse else B.T)  # (D, C, P'²)
@@ -28,7 +28,7 @@ def pi_resize_lstsq(weight, new_size):
     driver matters: with torch 2.11's default, "gelsy", an upsampling's underdetermined
     system comes back with another, not minimum-norm, solution; "gelsd" uses the SVD.)"""
     D, C, ph, pw = weight.shape
-    B = resize_matrix((ph, pw), new_size)
+    B = patch_resize_matrix((ph, pw), new_size)
     solution = torch.linalg.lstsq(B.T, weight.reshape(D * C, ph * pw).T,
                                   driver="gelsd").solution  # (P'², D·C)
     return solution.T.reshape(D, C, *new_size)
@@ -61,7 +61,7 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
     ("check_pi_resize", pi_resize_with(interpolation="bilinear"), "of a bilinear patch resize"),
     ("check_pi_resize",  # pinv(B) on the wrong side: a matrix-product error
      lambda w, new: w.reshape(*w.shape[:2], -1) @ torch.linalg.pinv(
-         resize_matrix(tuple(w.shape[-2:]), new)).T,
+         patch_resize_matrix(tuple(w.shape[-2:]), new)).T,
      "torch.linalg.pinv(B) has shape (P², P'²)"),
     ("check_after_the_paper_answers",
      with_answers(ANSWERS, "check_after_the_paper_answers", resize_matrix_4_to_8=(16, 64)),

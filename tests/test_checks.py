@@ -41,6 +41,8 @@ def test_numpy_numbers_are_welcome_everywhere_python_numbers_are():
     (lambda: check_heads(30, 4), ValueError, "pick num_heads from \\[1, 2, 3, 5, 6, 10, 15, 30\\]"),
     (lambda: check_choice("cubic", "mode", ("bicubic", "bilinear"), "e.g. 'bicubic'"),
      ValueError, "mode must be one of 'bicubic', 'bilinear', got 'cubic'; e.g. 'bicubic'"),
+    (lambda: check_choice(["cubic"], "mode", ("bicubic", "bilinear")), TypeError,
+     r"one of 'bicubic', 'bilinear' \(a string\)"),
     (lambda: check_bool(1, "flag"), TypeError, "flag must be True or False, got 1"),
     (lambda: check_positive_number(float("inf"), "lr"), ValueError, "lr must be a positive"),
     (lambda: check_positive_number(0, "lr", "e.g. 1e-3"), ValueError, "got 0; e.g. 1e-3"),

@@ -296,17 +296,6 @@ def test_check_in_range_takes_numpy_integers_and_names_what_came():
         check_in_range(100000, "patch_size", 1, 64)
 
 
-def test_check_choice_says_a_non_string_is_the_wrong_type():
-    from vit_tutorial.explorers.common import check_choice
-
-    assert check_choice("bicubic", "mode", ("bicubic", "area")) == "bicubic"
-    with pytest.raises(TypeError, match=r"mode must be one of 'bicubic', 'area' \(a string\), "
-                                        r"got \['bicubic'\] of type list"):
-        check_choice(["bicubic"], "mode", ("bicubic", "area"))
-    with pytest.raises(ValueError, match="mode must be one of 'bicubic', 'area', got 'cubic'"):
-        check_choice("cubic", "mode", ("bicubic", "area"))
-
-
 def constructors():
     from vit_tutorial.explorers.interpolation import InterpolationExplorer
     from vit_tutorial.explorers.patch_embedding import PatchEmbeddingExplorer

@@ -18,7 +18,7 @@ from vit_tutorial.names import moved
 __all__ = ["ClassToken", "prepend_class_token"]
 # Old homes of the lesson's drawing, now in its figures module: a clear error names it.
 __getattr__ = moved(__name__, {name: f"vit_tutorial.class_token_figures.{name}" for name in (
-    "plot_token_sequence")})
+    "plot_token_sequence",)})
 
 
 def prepend_class_token(tokens: torch.Tensor, cls_token: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ ignoring what the patch tokens do with theirs. Three follow-ups changed exactly 
    arXiv:2212.08013) — change $P$ after training by resizing the patch-embedding filters
    $E$ with a *pseudo-inverse* resize (PI-resize), so that a resized patch gives the same
    token as the original patch. :func:`resample_patch_embed`,
-   :func:`resample_patch_embedding`, :func:`resize_matrix`, :func:`resize_patches`,
+   :func:`resize_patch_embedding`, :func:`patch_resize_matrix`, :func:`resize_patches`,
    and :func:`with_patch_size` for a whole trained ViT.
 2. **2-D rotary position embeddings** (Heo et al., "Rotary Position Embedding for Vision
    Transformer", ECCV 2024, arXiv:2403.13298; RoPE itself is from Su et al., RoFormer,
@@ -38,9 +38,9 @@ The lesson's figures are :mod:`vit_tutorial.after_the_paper_figures`; its measur
 """
 
 from vit_tutorial.after_the_paper.flexivit import (
+    patch_resize_matrix,
     resample_patch_embed,
-    resample_patch_embedding,
-    resize_matrix,
+    resize_patch_embedding,
     resize_patches,
     with_patch_size,
 )
@@ -56,14 +56,11 @@ from vit_tutorial.after_the_paper.rope_attention import RoPEAttention, RoPEEncod
 from vit_tutorial.after_the_paper.rope_vit import RoPEEncoder, RoPEViT
 from vit_tutorial.names import moved
 
-__all__ = ["resize_matrix", "resample_patch_embed", "resample_patch_embedding",
+__all__ = ["patch_resize_matrix", "resample_patch_embed", "resize_patch_embedding",
            "resize_patches", "with_patch_size", "rope_frequencies", "rope_2d_axial",
            "mixed_frequencies", "rope_2d_mixed", "apply_rope", "RoPEAttention",
            "RoPEEncoderBlock", "RoPEEncoder", "RoPEViT", "token_norms", "HighNormTokens",
            "high_norm_tokens"]
-# Old names: the lesson's drawing, now in its figures module, and two renamed functions.
-__getattr__ = moved(__name__, {
-    **{name: f"vit_tutorial.after_the_paper_figures.{name}" for name in (
-        "plot_filters", "plot_accuracy_by_size", "plot_norm_histograms")},
-    "resize_patch_embedding": "vit_tutorial.after_the_paper.resample_patch_embedding",
-    "patch_resize_matrix": "vit_tutorial.after_the_paper.resize_matrix"})
+# Old names: the lesson's drawing, now in its figures module.
+__getattr__ = moved(__name__, {name: f"vit_tutorial.after_the_paper_figures.{name}" for name in (
+    "plot_filters", "plot_accuracy_by_size", "plot_norm_histograms")})

@@ -22,8 +22,8 @@ from vit_tutorial.model import VisionTransformer
 from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.patches import image_to_patches, patches_to_image
 
-__all__ = ["PATCH_INTERPOLATIONS", "RESAMPLE_METHODS", "resize_matrix",
-           "resample_patch_embed", "resample_patch_embedding", "resize_patches", "with_patch_size"]
+__all__ = ["PATCH_INTERPOLATIONS", "RESAMPLE_METHODS", "patch_resize_matrix",
+           "resample_patch_embed", "resize_patch_embedding", "resize_patches", "with_patch_size"]
 
 #: ``F.interpolate`` modes a patch (or filter) can be resized with, as in timm.
 PATCH_INTERPOLATIONS = ("bilinear", "bicubic")
@@ -31,10 +31,10 @@ PATCH_INTERPOLATIONS = ("bilinear", "bicubic")
 RESAMPLE_METHODS = ("pi", "plain")
 
 
-def resize_matrix(old_size: int | tuple[int, int], new_size: int | tuple[int, int], *,
-                  interpolation: str = "bicubic", antialias: bool = True,
-                  device: torch.device | str | None = None,
-                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def patch_resize_matrix(old_size: int | tuple[int, int], new_size: int | tuple[int, int], *,
+                        interpolation: str = "bicubic", antialias: bool = True,
+                        device: torch.device | str | None = None,
+                        dtype: torch.dtype = torch.float32) -> torch.Tensor:
     r"""The matrix $B$ of a patch resize: one ``(P_h, P_w)`` patch $x$ becomes $Bx$ (FlexiViT).
 
     Resizing with ``F.interpolate`` is linear in the pixels, so resizing a one-channel patch
@@ -91,7 +91,7 @@ def resample_patch_embed(weight: torch.Tensor, new_size: int | tuple[int, int], 
 
     A filter $w$ (one of the $D$ output channels, one input channel) turns a patch $x$ into
     the token entry $\langle x, w \rangle$. If the patches are resized, $x \mapsto Bx$ with
-    the resize matrix $B \in \mathbb{R}^{P'^2 \times P^2}$ (:func:`resize_matrix`),
+    the resize matrix $B \in \mathbb{R}^{P'^2 \times P^2}$ (:func:`patch_resize_matrix`),
     we want a filter $w'$ that gives the same token for every patch:
 
     $$\langle x, w \rangle = \langle Bx, w' \rangle = \langle x, B^\top w' \rangle
@@ -137,18 +137,18 @@ def resample_patch_embed(weight: torch.Tensor, new_size: int | tuple[int, int], 
         resized = F.interpolate(weight.to(work), size=(nh, nw), mode=interpolation,
                                 align_corners=False, antialias=check_bool(antialias, "antialias"))
         return resized.to(weight.dtype)  # (D, C, P_h, P_w) -> (D, C, P'_h, P'_w)
-    B = resize_matrix((ph, pw), (nh, nw), interpolation=interpolation,
-                      antialias=antialias, device=weight.device, dtype=work)  # (P'², P²)
+    B = patch_resize_matrix((ph, pw), (nh, nw), interpolation=interpolation,
+                            antialias=antialias, device=weight.device, dtype=work)  # (P'², P²)
     pinv = torch.linalg.pinv(B)  # (P², P'²) = B^+, and (B^T)^+ = (B^+)^T
     filters = weight.to(work).reshape(D, C, ph * pw)  # (D, C, P_h, P_w) -> (D, C, P²)
     resized = filters @ pinv  # (D, C, P²) @ (P², P'²) -> (D, C, P'²): each row is w^T B^+
     return resized.reshape(D, C, nh, nw).to(weight.dtype)  # (D, C, P'²) -> (D, C, P'_h, P'_w)
 
 
-def resample_patch_embedding(embedding: PatchEmbedding, patch_size: int | tuple[int, int], *,
-                             image_size: int | tuple[int, int] | None = None,
-                             method: str = "pi", interpolation: str = "bicubic",
-                             antialias: bool = True) -> PatchEmbedding:
+def resize_patch_embedding(embedding: PatchEmbedding, patch_size: int | tuple[int, int], *,
+                           image_size: int | tuple[int, int] | None = None,
+                           method: str = "pi", interpolation: str = "bicubic",
+                           antialias: bool = True) -> PatchEmbedding:
     r"""A new :class:`~vit_tutorial.patch_embedding.PatchEmbedding` with patch size $P'$ and
     the filters of ``embedding`` resized by :func:`resample_patch_embed` (FlexiViT).
 
@@ -172,7 +172,7 @@ def resample_patch_embedding(embedding: PatchEmbedding, patch_size: int | tuple[
 
     Example:
         >>> b16 = PatchEmbedding(224, 16, 3, 768)
-        >>> b32 = resample_patch_embedding(b16, 32)
+        >>> b32 = resize_patch_embedding(b16, 32)
         >>> b32.image_size, b32.grid_size
         ((448, 448), (14, 14))
     """
@@ -208,7 +208,7 @@ def resize_patches(images: torch.Tensor, patch_size: int | tuple[int, int],
         images: ``(B, C, H, W)`` or ``(C, H, W)``, floating point.
         patch_size: the patch size $P$ of ``images``; must divide $H$ and $W$.
         new_patch_size: $P'$, or ``(P'_h, P'_w)``.
-        interpolation, antialias: as for :func:`resize_matrix`.
+        interpolation, antialias: as for :func:`patch_resize_matrix`.
 
     Returns:
         Images with the same patch grid and patches of size $P'$.

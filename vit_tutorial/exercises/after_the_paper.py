@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from vit_tutorial.after_the_paper import (
+    patch_resize_matrix,
     resample_patch_embed,
-    resize_matrix,
     rope_2d_axial,
 )
 from vit_tutorial.exercises.checking import checker, fail_check, run_answer, tensor_problem
@@ -22,7 +22,7 @@ def _after_the_paper_questions() -> list[Question]:
     b16 = CONFIGS["vit_b_16"]
     P, D, h = b16.patch_size, b16.embed_dim, b16.num_heads
     N = (b16.image_size // P) ** 2  # 196
-    B = resize_matrix(4, 8)  # a 4×4 patch resized to 8×8
+    B = patch_resize_matrix(4, 8)  # a 4×4 patch resized to 8×8
     head_dim = D // h
     column_pairs = rope_2d_axial(1, head_dim)[0].shape[-1] // 4  # D_h/4 pairs per axis
     registers = ViTConfig(num_register_tokens=4).num_prefix_tokens + N
@@ -77,7 +77,7 @@ def _pi_variants(weight: torch.Tensor, new: tuple[int, int]) -> list:
     """Known wrong ways to resize ``weight`` (D, C, P_h, P_w) to ``new``, with their hints."""
     D, C, ph, pw = weight.shape
     nh, nw = new
-    B = resize_matrix((ph, pw), new)  # (P'², P²)
+    B = patch_resize_matrix((ph, pw), new)  # (P'², P²)
     flat = weight.reshape(D, C, ph * pw)  # (D, C, P²)
     plain = F.interpolate(weight, size=new, mode="bicubic", antialias=True)
     area = (ph * pw) / (nh * nw)
@@ -94,14 +94,14 @@ def _pi_variants(weight: torch.Tensor, new: tuple[int, int]) -> list:
         (pi.reshape(D, C, nh, nw).transpose(-2, -1),
          "rows and columns of the new filters are swapped: reshape to (D, C, P'_h, P'_w) "
          "without a transpose"),
-        ((flat @ torch.linalg.pinv(resize_matrix((ph, pw), new, antialias=False))
+        ((flat @ torch.linalg.pinv(patch_resize_matrix((ph, pw), new, antialias=False))
           ).reshape(D, C, nh, nw),
          "PI-resize, but with a resize matrix built without antialias; use "
-         "resize_matrix(old, new) with its defaults (bicubic, antialias=True, as timm)"),
-        ((flat @ torch.linalg.pinv(resize_matrix((ph, pw), new,
+         "patch_resize_matrix(old, new) with its defaults (bicubic, antialias=True, as timm)"),
+        ((flat @ torch.linalg.pinv(patch_resize_matrix((ph, pw), new,
                                                  interpolation="bilinear"))
           ).reshape(D, C, nh, nw),
-         "PI-resize, but of a bilinear patch resize; use resize_matrix(old, new) with "
+         "PI-resize, but of a bilinear patch resize; use patch_resize_matrix(old, new) with "
          "its defaults (bicubic, as timm)"),
     ]
 
@@ -120,7 +120,7 @@ def check_pi_resize(fn) -> str:
     """Lesson 10, implement it: ``fn(weight, new_size) -> resized weight`` (PI-resize).
 
     ``weight`` is a ``Conv2d`` weight ``(D, C, P_h, P_w)``, ``new_size`` a pair
-    ``(P'_h, P'_w)``. With ``B = resize_matrix((P_h, P_w), new_size)``, return the
+    ``(P'_h, P'_w)``. With ``B = patch_resize_matrix((P_h, P_w), new_size)``, return the
     filters $w' = (B^\\top)^{+} w$, shape ``(D, C, P'_h, P'_w)`` — what
     :func:`vit_tutorial.after_the_paper.resample_patch_embed` returns with its defaults.
     """
@@ -135,7 +135,7 @@ def check_pi_resize(fn) -> str:
         expected = resample_patch_embed(weight, new)
         problem = tensor_problem(
             got, expected, _pi_variants(weight, new),
-            wrong_values="wrong values: with B = resize_matrix(old, new), the resized "
+            wrong_values="wrong values: with B = patch_resize_matrix(old, new), the resized "
                          "filters are (B^T)^+ w; flatten each filter, multiply by "
                          "torch.linalg.pinv(B), reshape back")
         if problem:

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from vit_tutorial.checks import check_choice
 from vit_tutorial.data import digits
 from vit_tutorial.explorers.base import Explorer, dropdown, picture, slider
 from vit_tutorial.explorers.common import (
     Picture,
-    check_choice,
     check_in_range,
     pin_axis_labels,
     tiny_vit,

@@ -25,7 +25,7 @@ import struct
 from pathlib import Path
 
 from vit_tutorial.course import BRANCH, REPOSITORY, lesson_minutes
-from vit_tutorial.ipynb import read_notebook
+from vit_tutorial.ipynb import cell_source, read_notebook
 from vit_tutorial.lessons import LESSONS
 from vit_tutorial.site.notation import with_math
 from vit_tutorial.site.pages import (
@@ -180,8 +180,7 @@ def _site_notebook(path: Path) -> str:
     nb = read_notebook(path)
     for cell in nb["cells"]:
         if cell.get("metadata", {}).get("vit_tutorial") == "card":
-            source = cell["source"]
-            cell["source"] = with_math("".join(source) if isinstance(source, list) else source)
+            cell["source"] = with_math(cell_source(cell))
     return json.dumps(nb, ensure_ascii=False, indent=1)
 
 
