@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from vit_tutorial.attention_maps import (
+    HEAD_FUSIONS,
     attention_rollout,
     mass_on_ink,
     mean_attention_distance,
@@ -98,6 +99,40 @@ def test_rollout_rows_sum_to_one_and_identity_gives_identity():
     torch.testing.assert_close(rollout.sum(-1), torch.ones(2, 5))
     eye = torch.eye(5).expand(1, 2, 5, 5)
     torch.testing.assert_close(attention_rollout([eye, eye]), torch.eye(5).expand(1, 5, 5))
+
+
+def _rollout_by_hand(layers, head_fusion):
+    """Abnar & Zuidema's rollout written out entry by entry, for one fusion of the heads."""
+    fuse = {"mean": lambda values: sum(values) / len(values), "max": max, "min": min}[head_fusion]
+    B, h, T, _ = layers[0].shape
+    result = []
+    for b in range(B):
+        rollout = [[float(i == j) for j in range(T)] for i in range(T)]  # I
+        for layer in layers:  # first layer first
+            step = [[fuse([layer[b, k, i, j].item() for k in range(h)]) + float(i == j)
+                     for j in range(T)] for i in range(T)]  # fused heads + I (the residual)
+            step = [[value / sum(row) for value in row] for row in step]  # rows sum to 1 again
+            rollout = [[sum(step[i][m] * rollout[m][j] for m in range(T)) for j in range(T)]
+                       for i in range(T)]  # step @ rollout: the later layer on the left
+        result.append(rollout)
+    return torch.tensor(result, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("head_fusion", HEAD_FUSIONS)
+def test_rollout_of_every_fusion_is_the_direct_loop(head_fusion):
+    layers = [_random_attention(T=4, seed=s).double() for s in range(3)]
+    rollout = attention_rollout(layers, head_fusion)
+    torch.testing.assert_close(rollout, _rollout_by_hand(layers, head_fusion))
+    torch.testing.assert_close(rollout.sum(-1), torch.ones(2, 4, dtype=torch.float64))  # rows
+    # The order matters: the first layer is applied first (rightmost in the product).
+    assert not torch.allclose(attention_rollout(layers[::-1], head_fusion), rollout)
+    eye = torch.eye(4, dtype=torch.float64).expand(2, 3, 4, 4)  # each token looks at itself
+    torch.testing.assert_close(attention_rollout([eye, eye], head_fusion),
+                               torch.eye(4, dtype=torch.float64).expand(2, 4, 4))
+    uniform = torch.full((2, 3, 4, 4), 0.25, dtype=torch.float64)  # a row sums to 2 before the
+    torch.testing.assert_close(attention_rollout([uniform], head_fusion),  # renormalisation
+                               (0.25 * torch.ones(4, 4) + torch.eye(4)).double().expand(2, 4, 4)
+                               / 2)
 
 
 def test_rollout_head_fusions_and_device():
