@@ -6,6 +6,7 @@ import torch
 from checker_cases import assert_hint, assert_not_implemented, assert_passes, with_answers
 
 from vit_tutorial.exercises import CHECKERS
+from vit_tutorial.attention_maps import mean_attention_distance
 from vit_tutorial.exercises import attention_maps as ex
 
 
@@ -52,6 +53,12 @@ SOLUTIONS = {
 }
 
 WRONG = [  # (checker, wrong answer, text the feedback must contain)
+    ("check_mean_attention_distance",  # float32 in, float64 out
+     lambda A, grid, P: mean_attention_distance(A.double(), grid, P),
+     "the dtype is torch.float64; expected torch.float32"),
+    ("check_mean_attention_distance",  # float64 in, float32 out
+     lambda A, grid, P: mean_attention_distance(A.float(), grid, P),
+     "the dtype is torch.float32; expected torch.float64"),
     ("check_mean_attention_distance", distance_with(renormalise=False),
      "the rows were not renormalised"),
     ("check_mean_attention_distance", keep_cls_as_a_far_patch,

@@ -6,6 +6,7 @@ from checker_cases import assert_hint, assert_not_implemented, assert_passes, wi
 
 from vit_tutorial.exercises import CHECKERS
 from vit_tutorial.exercises import model as ex
+from vit_tutorial.model import VisionTransformer
 
 
 def vit_forward_solution(model, images):
@@ -31,6 +32,12 @@ def without_pos_embed(model, images):
     return model.head(model.norm(z[:, 0]))
 
 
+def embed_through_the_class(model, images):
+    """Eq. 1 from the class's own method: the module the learner is asked to write."""
+    z = model.encoder(VisionTransformer.embed(model, images))
+    return model.head(model.norm(z[:, 0]))
+
+
 ANSWERS = {
     "check_vit_answers": {"params_B16": 86_567_656, "params_L16": 304_326_632,
                           "layers_H14": 32, "tokens_B16_384": 577},
@@ -49,6 +56,7 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      "called the whole model"),
     ("check_vit_forward", lambda model, images: model.head(model.forward_features(images)),
      "called the whole model"),
+    ("check_vit_forward", embed_through_the_class, "called the whole model"),
     ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_B16=86_000_000),
      "Table 1 rounds"),
     ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_L16=307_000_000),

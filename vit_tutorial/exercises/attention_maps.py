@@ -83,7 +83,7 @@ def _random_attention(B: int, h: int, T: int) -> torch.Tensor:
 
 
 def _distance_variants(attention: torch.Tensor, grid: tuple[int, int], P: int) -> list:
-    """The usual mistakes, each computed (as float64, like the expected value)."""
+    """The usual mistakes, each computed in float64 (compared by value, whatever the dtype)."""
     A = attention.double()
     N = grid[0] * grid[1]
     patches = A[..., 1:, 1:]  # (B, h, N, N)
@@ -136,20 +136,21 @@ def check_mean_attention_distance(fn) -> str:
     the class token's row and column dropped and the rows renormalised — like
     :func:`vit_tutorial.attention_maps.mean_attention_distance`.
     """
-    for grid, P, B, h in (((3, 3), 4, 2, 3), ((2, 4), 5, 3, 2)):
+    for grid, P, B, h, dtype in (((3, 3), 4, 2, 3, torch.float32),
+                                 ((2, 4), 5, 3, 2, torch.float32),
+                                 ((2, 3), 4, 2, 2, torch.float64)):
         gh, gw = grid
         T = 1 + gh * gw
         what = (f"a {gh}×{gw} grid" + (" (non-square)" if gh != gw else "")
-                + f", P = {P}, attention of shape {(B, h, T, T)}")
-        attention = _random_attention(B, h, T)
+                + f", P = {P}, attention of shape {(B, h, T, T)}"
+                + (", float64" if dtype == torch.float64 else ""))
+        attention = _random_attention(B, h, T).to(dtype)
         got = run_answer(fn, attention.clone(), grid, P, case=f"on {what}: ",
                          hint=lambda error, T=T, N=gh * gw: (
                              f"T = {T} tokens met an (N, N) = ({N}, {N}) distance table: drop "
                              f"the class token's row and column first (attention[..., 1:, 1:])"
                              if f"({T})" in str(error) and f"({N})" in str(error) else None))
-        expected = mean_attention_distance(attention, grid, P).double()  # (h,)
-        if isinstance(got, torch.Tensor) and got.is_floating_point():
-            got = got.double()  # float32 or float64: either is fine here
+        expected = mean_attention_distance(attention, grid, P)  # (h,), the input's dtype
         variants = [(v, m) for v, m in _distance_variants(attention, grid, P) if v is not None]
         variants += [((B, h), "average over the images too: one value per head, (h,)"),
                      ((), "one value per head, (h,): average over the images and query "
@@ -162,6 +163,6 @@ def check_mean_attention_distance(fn) -> str:
                                               "patches, then average over queries and images")
         if problem:
             fail(f"on {what}: {problem[0]}", *problem[1:])
-    return ("correct on a square and a non-square grid: the class token dropped, rows "
-            "renormalised, pixel distances between patch centres weighted per query, "
-            "averaged over queries and images.")
+    return ("correct on a square and a non-square grid, in float32 and float64: the class "
+            "token dropped, rows renormalised, pixel distances between patch centres weighted "
+            "per query, averaged over queries and images.")

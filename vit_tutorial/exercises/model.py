@@ -74,9 +74,9 @@ def check_vit_answers(answers) -> str:
 _CONFIG = ViTConfig(image_size=8, patch_size=4, in_channels=1, num_classes=3, embed_dim=8,
                     depth=2, num_heads=2, mlp_dim=16)
 _WHOLE = ("your function called the whole model (model(images), model.forward_features or "
-          "model.embed); write the forward pass from the parts: model.patch_embed, "
-          "model.class_token, model.positional_embedding, model.encoder, model.norm and "
-          "model.head")
+          "model.embed, through the model or its class); write the forward pass from the "
+          "parts: model.patch_embed, model.class_token, model.positional_embedding, "
+          "model.encoder, model.norm and model.head")
 
 
 def _forward_variants(model: VisionTransformer, images: torch.Tensor) -> list:
@@ -117,9 +117,8 @@ def check_vit_forward(fn) -> str:
             images = torch.rand(B, 1, 8, 8)
             expected = model(images)
             variants = [(v, why) for v, why in _forward_variants(model, images) if why]
-        guard_methods(model, ("forward", "forward_features", "embed"),
-                      WholeModuleCalled("failed", [_WHOLE]))
-        with torch.no_grad():
+        with torch.no_grad(), guard_methods(model, ("forward", "forward_features", "embed"),
+                                            WholeModuleCalled("failed", [_WHOLE])):
             got = run_answer(fn, model, images.clone(), case=f"on {what}: ")
         problem = tensor_problem(got, expected, variants)
         if problem:

@@ -133,6 +133,7 @@ def check_image_to_patches(fn) -> str:
         ("two non-square 3×8×12 images (H×W), P = 4", distinct_values(2, 3, 8, 12), 4),
         ("one non-square 2×12×8 image in a batch, P = 4", distinct_values(1, 2, 12, 8), 4),
         ("a single image (C, H, W) = (3, 4, 6), no batch axis, P = 2", distinct_values(3, 4, 6), 2),
+        ("two 3×8×8 images in float64, P = 4", distinct_values(2, 3, 8, 8).double(), 4),
     ]
     square_ok = batch_ok = False
     for what, x, P in cases:
@@ -161,4 +162,4 @@ def check_image_to_patches(fn) -> str:
         square_ok = square_ok or not non_square
         batch_ok = batch_ok or not single
     return (f"correct on {len(cases)} cases — square and non-square images, batches and a "
-            f"single image; (C, P, P) patch vectors, numbered row-major.")
+            f"single image, float32 and float64; (C, P, P) patch vectors, numbered row-major.")
