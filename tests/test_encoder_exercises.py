@@ -5,8 +5,8 @@ import pytest
 import torch
 from checker_cases import assert_hint, assert_not_implemented, assert_passes, with_answers
 
-from vit_tutorial.exercises import CHECKERS
 from vit_tutorial.encoder import EncoderBlock
+from vit_tutorial.exercises import CHECKERS
 from vit_tutorial.exercises import encoder as ex
 
 

@@ -1,8 +1,10 @@
 """The training set-ups tried for the course model (lesson 09, *Going deeper*), measured.
 
-Run (about 1.5 hours on one CPU thread; writes ``results/course_setups.json``)::
+Run (about 1.5 hours on one free CPU thread; writes ``results/course_setups.json`` after
+every run, so ``--resume`` continues a run that was cut short)::
 
     python -m vit_tutorial.course_setups --force
+    python -m vit_tutorial.course_setups --resume
     python -m vit_tutorial.course_setups --setups no_mpp mpp_25 --seeds 0 --output x.json
 
 Each set-up changes one or two things in :data:`vit_tutorial.train.COURSE_RECIPE` or in
@@ -110,22 +112,37 @@ def _row(setup: Setup, per_seed: list[dict]) -> dict:
 
 
 def run(names=tuple(SETUPS), seeds=SEEDS, epochs: int | None = None,
-        course_results: Path = COURSE_RESULTS) -> dict:
-    """Every named set-up over ``seeds``; the course recipe's row from its stored results."""
-    rows = {}
-    for name in names:
-        if name == "course" and epochs is None:
-            stored = load_results(course_results)
-            per_seed = [s for s in stored["per_seed"] if s["seed"] in seeds]
-        else:
-            per_seed = []
-            for seed in seeds:
-                per_seed.append(run_setup(SETUPS[name], seed, epochs))
-                print(f"  {name} seed {seed}: accuracy {per_seed[-1]['test_accuracy']:.1%}, "
-                      f"locality {per_seed[-1]['locality']:.2f}", file=sys.stderr)
-        rows[name] = _row(SETUPS[name], per_seed)
-    return {"experiment": "training set-ups for the course model (lesson 09)",
-            "base_recipe": asdict(COURSE_RECIPE), "seeds": list(seeds), "setups": rows}
+        course_results: Path = COURSE_RESULTS, done: dict | None = None,
+        save=None) -> dict:
+    """Every named set-up over ``seeds``; the course recipe's row from its stored results.
+
+    Seed 0 of every set-up runs first, then seed 1 of every set-up, and so on, so that a run
+    cut short still covers every row. ``done`` holds runs already measured
+    (``{name: [per-seed dicts]}``, from an earlier file: they are kept, not rerun), and
+    ``save(results)`` is called after every run with the results so far.
+    """
+    per_seed = {name: [s for s in (done or {}).get(name, []) if s["seed"] in seeds]
+                for name in names}
+    if "course" in names and epochs is None:
+        stored = load_results(course_results)["per_seed"]
+        per_seed["course"] = [s for s in stored if s["seed"] in seeds]
+
+    def results() -> dict:
+        rows = {name: _row(SETUPS[name], sorted(runs, key=lambda s: s["seed"]))
+                for name, runs in per_seed.items() if runs}
+        return {"experiment": "training set-ups for the course model (lesson 09)",
+                "base_recipe": asdict(COURSE_RECIPE), "seeds": list(seeds), "setups": rows}
+
+    for seed in seeds:
+        for name in names:
+            if any(s["seed"] == seed for s in per_seed[name]):
+                continue
+            per_seed[name].append(run_setup(SETUPS[name], seed, epochs))
+            print(f"  {name} seed {seed}: accuracy {per_seed[name][-1]['test_accuracy']:.1%}, "
+                  f"locality {per_seed[name][-1]['locality']:.2f}", file=sys.stderr)
+            if save is not None:
+                save(results())
+    return results()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,21 +152,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--force", action="store_true", help="replace an existing file")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs an existing output file holds and add the missing "
+                             "ones (the file is rewritten after every run)")
     args = parser.parse_args(argv)
     if any(not 0 <= s <= MAX_SEED for s in args.seeds):
         parser.error(f"--seeds must be from 0 to {MAX_SEED}")
+    done = None
+    if args.resume and args.output.is_file():
+        stored = json.loads(args.output.read_text(encoding="utf-8"))["setups"]
+        done = {name: row["per_seed"] for name, row in stored.items()}
     try:  # before the training, not after it
-        check_output_path(args.output, force=args.force)
+        check_output_path(args.output, force=args.force or args.resume)
     except OutputPathError as error:
         parser.error(str(error))
     start = time.perf_counter()
-    results = run(tuple(args.setups), tuple(args.seeds))
-    results["seconds"] = round(time.perf_counter() - start)
-    results["machine"] = f"{platform.machine()}, one CPU thread, torch {torch.__version__}"
-    results["command"] = "python -m vit_tutorial.course_setups"
-    text = json.dumps(results, indent=1) + "\n"
-    print(text, end="")  # first on the screen, so nothing is lost if the write fails
-    atomic_write(args.output, text, force=args.force)
+
+    def save(results: dict) -> None:
+        results["seconds"] = round(time.perf_counter() - start)  # this session's
+        results["machine"] = f"{platform.machine()}, one CPU thread, torch {torch.__version__}"
+        results["command"] = "python -m vit_tutorial.course_setups"
+        atomic_write(args.output, json.dumps(results, indent=1) + "\n", force=True)
+
+    results = run(tuple(args.setups), tuple(args.seeds), done=done, save=save)
+    save(results)
+    print(json.dumps({name: {"seeds": row["seeds"], "test_accuracy": row["test_accuracy"]}
+                      for name, row in results["setups"].items()}, indent=1))
     return 0
 
 

@@ -49,7 +49,7 @@ def _pos_embed_questions() -> list[Question]:
                   ((n_l32 * large.embed_dim, forgot),
                    (count_parameters(b16), "that is ViT-B/16 at 224; here P = 32, H = W = 384 and "
                                   "D = 1024")),
-                  "(N + 1)·D with N = (384/32)² and D = 1024 (Table 1)"),
+                  "(N + 1)·D, with N for this model at this resolution and D from Table 1"),
         Question("pos_embed_rows_no_cls_B16", "rows of E_pos for a ViT-B/16 without a class "
                                                "token (e.g. one that averages the patches)",
                   no_cls, ((N + 1, "without a class token there is no row for it"),),
