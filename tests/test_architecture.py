@@ -25,6 +25,7 @@ FLOORS = (HELPERS, LESSONS, MODEL, AFTER)  # everything else is a face
 FACE_EDGES = {  # face -> the faces it may import (inside a sub-package, modules import
     "experiments": {"train"},  # each other freely, but never in a cycle)
     "course_model": {"train"},
+    "course_setups": {"train", "course_model"},
     "editions": {"classroom", "course"},
     "site": {"course"},
     "widgets": {"explorers"},

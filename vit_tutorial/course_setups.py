@@ -118,20 +118,22 @@ def run(names=tuple(SETUPS), seeds=SEEDS, epochs: int | None = None,
 
     Seed 0 of every set-up runs first, then seed 1 of every set-up, and so on, so that a run
     cut short still covers every row. ``done`` holds runs already measured
-    (``{name: [per-seed dicts]}``, from an earlier file: they are kept, not rerun), and
-    ``save(results)`` is called after every run with the results so far.
+    (``{name: [per-seed dicts]}``, from an earlier file: they are kept, not rerun, and so are
+    rows not named now), and ``save(results)`` is called after every run with the results so
+    far. Each row records the seeds it was measured with.
     """
-    per_seed = {name: [s for s in (done or {}).get(name, []) if s["seed"] in seeds]
-                for name in names}
+    per_seed = {name: list(runs) for name, runs in (done or {}).items() if name in SETUPS}
+    for name in names:
+        per_seed.setdefault(name, [])
     if "course" in names and epochs is None:
         stored = load_results(course_results)["per_seed"]
         per_seed["course"] = [s for s in stored if s["seed"] in seeds]
 
     def results() -> dict:
-        rows = {name: _row(SETUPS[name], sorted(runs, key=lambda s: s["seed"]))
-                for name, runs in per_seed.items() if runs}
+        rows = {name: _row(SETUPS[name], sorted(per_seed[name], key=lambda s: s["seed"]))
+                for name in SETUPS if per_seed.get(name)}  # in the table's order
         return {"experiment": "training set-ups for the course model (lesson 09)",
-                "base_recipe": asdict(COURSE_RECIPE), "seeds": list(seeds), "setups": rows}
+                "base_recipe": asdict(COURSE_RECIPE), "setups": rows}
 
     for seed in seeds:
         for name in names:
