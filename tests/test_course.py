@@ -174,3 +174,17 @@ def test_course_command_from_another_folder_finds_the_repository(tmp_path, monke
     with pytest.raises(SystemExit) as stop:
         course.main(["--root", str(tmp_path)])  # not a course: a clear error, exit 2
     assert stop.value.code == 2
+
+
+def test_the_readme_states_the_time_rule_lesson_time_uses():
+    from vit_tutorial import lesson_time as rule
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for said in (f"prose at {rule.WORDS_PER_MINUTE} words a minute",
+                 f"{rule.SECONDS_PER_CODE_CELL} s to run a code cell",
+                 f"plus {rule.SECONDS_PER_CODE_LINE} s per line",
+                 f"{rule.SECONDS_PER_FIGURE} s per figure",
+                 f'{rule.MINUTES_PER_EXERCISE["answers"]} minutes per "check your understanding"',
+                 f'{rule.MINUTES_PER_EXERCISE["implement"]} per "implement it"', "Carver"):
+        assert said in readme, said
+    assert "Carver" in rule.__doc__

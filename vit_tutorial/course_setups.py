@@ -1,7 +1,8 @@
 """The training set-ups tried for the course model (lesson 09, *Going deeper*), measured.
 
-Run (about 1.5 hours on one free CPU thread; writes ``results/course_setups.json`` after
-every run, so ``--resume`` continues a run that was cut short)::
+Run (hours on one CPU thread: each run trains a model for several minutes, and the file
+records each run's seconds; writes ``results/course_setups.json`` after every run, so
+``--resume`` continues a run that was cut short, or adds seeds to a row)::
 
     python -m vit_tutorial.course_setups --force
     python -m vit_tutorial.course_setups --resume
