@@ -680,6 +680,28 @@ def test_rope_vit_errors():
     with pytest.raises(ValueError, match=r"images must have shape \(B, 1, H, W\), got "
                                          r"\(1, 28, 28\); for one image use"):
         model(torch.zeros(1, 28, 28))
-    with pytest.raises(TypeError, match=r"images must be floating-point in the weights' dtype "
-                                        r"torch.float32, got torch.float64"):
+    with pytest.raises(TypeError, match=r"weights are torch.float32 but the images are "
+                                        r"torch.float64"):
         model(torch.zeros(1, 1, 28, 28, dtype=torch.float64))
+
+
+def test_resampling_to_a_huge_patch_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"the resize matrix B \(2000·2000 × 16·16\) would "
+                                         r"hold 1,024,000,000 values"):
+        resample_patch_embed(torch.rand(8, 3, 16, 16), 2000)
+
+
+def test_rope_vit_embed_masks_patches_as_the_base_model_does():
+    torch.manual_seed(0)
+    model = RoPEViT(replace(SMALL, positional_embedding="none")).eval()
+    images = torch.rand(2, 1, *model.patch_embed.image_size)
+    N, D = model.patch_embed.num_patches, model.config.embed_dim
+    mask = torch.zeros(2, N, dtype=torch.bool)
+    mask[0, 1] = mask[1, -1] = True
+    token = torch.randn(1, 1, D)
+    masked, plain = model.embed(images, mask=mask, mask_token=token), model.embed(images)
+    k = model.num_prefix_tokens
+    torch.testing.assert_close(masked[0, k + 1], token[0, 0])
+    torch.testing.assert_close(masked[1, -1], token[0, 0])
+    keep = torch.cat([torch.ones(2, k, dtype=torch.bool), ~mask], dim=1)
+    torch.testing.assert_close(masked[keep], plain[keep])

@@ -1,8 +1,9 @@
 """The package's import rules (README, "For contributors"), read from the source with ``ast``.
 
 Floors, from the bottom: helpers -> lesson modules (in lesson order) -> the model -> the
-after-the-paper lesson -> faces. A module imports only from floors below it (or, among the
-lessons, from earlier lessons); faces import each other only along the edges listed in
+after-the-paper lesson -> faces (lesson 11's modules sit on the lesson floor, below the
+model, which reads NaFlex batches with them). A module imports only from floors below it (or,
+among the lessons, from earlier lessons); faces import each other only along the edges listed in
 ``FACE_EDGES``. No module imports a name starting with ``_`` from another module, there is
 no import cycle, and only ``explorers/base.py`` imports ``ipywidgets``. Imports inside
 functions count the same as those at the top of a module.
@@ -18,15 +19,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vit_tutorial"
 HELPERS = ("_checks", "grid", "files", "checkpoints", "figures", "data", "lesson_time",
            "threads")
 LESSONS = ("patches", "patch_embedding", "class_token", "positional_embedding", "similarity",
-           "interpolation", "interpolation_figures", "encoder", "attention_maps")
+           "interpolation", "interpolation_figures", "encoder", "attention_maps",
+           "native_resolution", "native_resolution_figures")
 MODEL = ("model", "weights")
 AFTER = ("after_the_paper",)
 FLOORS = (HELPERS, LESSONS, MODEL, AFTER)  # everything else is a face
 FACE_EDGES = {  # face -> the faces it may import (inside a sub-package, modules import
-    "experiments": {"train"},  # each other freely, but never in a cycle)
+    "experiments": {"train", "native_experiment"},  # each other freely, but never in a cycle)
+    "native_experiment": {"train"},
     "course_model": {"train"},
     "course_setups": {"train", "course_model"},
     "editions": {"classroom", "course"},
+    "classroom": {"course", "exercises"},  # the banner, the lessons, the exercises' points
+    "course": {"exercises"},  # the lesson card states the exercises' points
     "site": {"course"},
     "widgets": {"explorers"},
 }
@@ -140,6 +145,8 @@ def test_the_package_keeps_its_import_rules():
     ("encoder", "train", "imports train, which its floor may not"),  # a lesson and a face
     ("explorers.patches", "train", "imports train, which its floor may not"),  # face sideways
     ("benchmark", "explorers.common", "imports explorers.common, which its floor may not"),
+    ("native_resolution.batching", "model", "imports model, which its floor may not"),
+    ("native_resolution", "after_the_paper", "imports after_the_paper, which its floor may not"),
 ])
 def test_a_planted_back_edge_is_caught(source, target, message):
     graph = graph_of_the_package()

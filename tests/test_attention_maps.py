@@ -142,7 +142,8 @@ def test_rollout_of_a_real_encoder_and_its_map():
     (torch.rand(1, 1, 5, 5), {}, TypeError, "must be a list of per-layer weights"),
     ([], {}, ValueError, "attentions is empty"),
     ([torch.rand(1, 1, 5, 5)], {"head_fusion": "median"}, ValueError, "head_fusion must be one"),
-    ([torch.rand(1, 1, 5, 5), torch.rand(1, 1, 4, 4)], {}, ValueError, r"attentions\[1\] must"),
+    ([torch.rand(1, 1, 5, 5).softmax(-1), torch.rand(1, 1, 4, 4).softmax(-1)], {}, ValueError,
+     r"attentions\[1\] must"),
 ])
 def test_rollout_errors(attentions, kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -172,3 +173,24 @@ def test_plot_rollout():
     fig, axes = plot_rollout(torch.rand(2, 1, 8, 8), torch.rand(2, 2, 2), labels=["a", "b"])
     assert axes.shape == (2, 3) and axes[1, 0].get_title() == "b"
     plt.close(fig)
+
+
+@pytest.mark.parametrize("attentions, error, message", [
+    ([torch.randn(2, 3, 5, 5)], ValueError,  # the scores before the softmax
+     r"attentions\[0\] is not attention weights: each row must be >= 0 and sum to 1"),
+    ([torch.rand(2, 3, 5, 5) * 2], ValueError, "pass the weights after the softmax"),
+    ([torch.ones(2, 3, 5, 5, dtype=torch.int64)], TypeError,
+     r"attentions\[0\] must hold floating-point weights, got torch.int64"),
+    ([torch.rand(2, 3, 5, 5).softmax(-1), torch.rand(2, 3, 5, 5).softmax(-1).double()],
+     TypeError, r"attentions\[1\] is torch.float64 but attentions\[0\] torch.float32"),
+])
+def test_rollout_takes_only_softmax_weights_in_one_dtype(attentions, error, message):
+    with pytest.raises(error, match=message):
+        attention_rollout(attentions)
+    half = [torch.rand(2, 3, 50, 50).softmax(-1).half()]  # float16 rounding is no error
+    assert attention_rollout(half).dtype == torch.float16
+
+
+def test_mean_attention_distance_of_no_layers_is_a_clear_error():
+    with pytest.raises(ValueError, match="attention is an empty list; pass one"):
+        mean_attention_distance([], 7, 4)

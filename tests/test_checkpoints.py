@@ -80,3 +80,41 @@ def test_missing_file_and_wrong_file_hash(tmp_path):
     _write(tmp_path / "ok.pt", {"w": torch.ones(2)})
     with pytest.raises(ValueError, match="corrupt or was replaced"):
         read_checkpoint(tmp_path / "ok.pt", sha256="0" * 64)
+
+
+class _Code:
+    """An object whose unpickling would call a function: what weights_only=True refuses."""
+
+    def __reduce__(self):
+        return (print, ("this ran",))
+
+
+def test_a_file_refused_for_safety_is_not_called_damaged(tmp_path):
+    path = tmp_path / "unsafe.pt"
+    torch.save({"config": {}, "state_dict": {}, "extra": _Code()}, path)
+    with pytest.raises(ValueError, match="was refused for safety: it holds Python objects") as e:
+        read_checkpoint(path)
+    assert "damaged" not in str(e.value)
+
+
+def test_only_a_shipped_file_is_told_to_reinstall_the_package(tmp_path):
+    path = tmp_path / "mine.pt"
+    _write(path, {"w": torch.ones(2)})
+    with pytest.raises(ValueError, match="corrupt or was replaced.*check that it is the file "
+                                         "you meant") as mine:
+        read_checkpoint(path, sha256="0" * 64)
+    assert "reinstall" not in str(mine.value)
+    with pytest.raises(ValueError, match="reinstall the package"):
+        read_checkpoint(path, sha256="0" * 64, shipped=True)
+
+
+def test_a_file_that_is_no_zip_is_not_a_checkpoint_and_a_cut_one_is_damaged(tmp_path):
+    path = tmp_path / "notes.pt"
+    path.write_text('{"epochs": 40}')
+    with pytest.raises(ValueError, match="is not a checkpoint: not a torch.save archive") as e:
+        read_checkpoint(path)
+    assert "damaged" not in str(e.value)
+    _write(path, {"w": torch.ones(64)})
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"is damaged \(a cut-off or broken torch.save"):
+        read_checkpoint(path)

@@ -57,3 +57,25 @@ def test_results_pass_through():
     assert check_choice("a", "x", ("a", "b")) == "a"
     assert work_dtype(torch.float64) == torch.float64 and work_dtype(torch.bfloat16) == \
         torch.float32
+
+
+def test_size_limit_is_stated_and_checked():
+    from vit_tutorial._checks import MAX_VALUES, check_size
+
+    assert check_size(MAX_VALUES, "x", "fix") == MAX_VALUES
+    with pytest.raises(ValueError, match=r"a table would hold 268,435,457 values, more than the "
+                                         r"course's limit of 268,435,456 .*; make it smaller"):
+        check_size(MAX_VALUES + 1, "a table", "make it smaller")
+
+
+def test_device_and_dtype_checks_say_which_is_which():
+    from vit_tutorial._checks import check_like_weights, check_same_device
+
+    weight = torch.zeros(3)
+    check_same_device(torch.zeros(2), "x", weight, "w")
+    with pytest.raises(ValueError, match=r"device mismatch: x on meta, w on cpu; move x with "
+                                         r"\.to\('cpu'\), or w with \.to\('meta'\)"):
+        check_same_device(torch.zeros(2, device="meta"), "x", weight, "w")
+    with pytest.raises(TypeError, match=r"Block's weights are torch.float32 but the tokens are "
+                                        r"torch.float64"):
+        check_like_weights(torch.zeros(2, dtype=torch.float64), "tokens", weight, "Block")

@@ -2,17 +2,19 @@
 
 A tiny lesson is built in a temporary folder — a solution cell with nbgrader's markers and
 its checker call, an answers function, a Markdown answer, ordinary cells with outputs — and
-its student version is checked cell by cell, then run end to end in a kernel.
+its student version is checked cell by cell, then run end to end in a kernel. The real
+lessons give the classroom banner, and the commands' refusals are tried on real folders.
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from vit_tutorial import classroom
+from vit_tutorial import classroom, course
 
 SOLUTION = """\
     single = images.ndim == 3
@@ -132,7 +134,7 @@ def test_refuses_to_overwrite_unless_forced(lessons, tmp_path):
     dest = tmp_path / "student"
     dest.mkdir()
     (dest / "01_patches.ipynb").write_text("my own work", encoding="utf-8")
-    with pytest.raises(classroom.ClassroomError, match=r"exist already .*\(01_patches.ipynb\); "
+    with pytest.raises(classroom.ClassroomError, match=r"exist already \(.*01_patches.ipynb\); "
                                                        r"pass --force to overwrite them"):
         classroom.write_student_notebooks(lessons, dest, log=None)
     assert (dest / "01_patches.ipynb").read_text(encoding="utf-8") == "my own work"
@@ -175,7 +177,7 @@ def test_command_line(lessons, tmp_path, capsys):
     assert ("01_patches.ipynb: 3 solution(s) cleared, outputs of 3 exercise code cell(s) "
             "cleared") in out
     assert "wrote 1 student notebook(s)" in out
-    assert classroom.main(["check", str(lessons), str(dest)]) == 0
+    assert classroom.main(["check", str(dest), "--source", str(lessons)]) == 0
 
     assert classroom.main(["student", str(lessons), str(dest)]) == 1  # exists already
     assert "pass --force" in capsys.readouterr().err
@@ -186,7 +188,7 @@ def test_command_line(lessons, tmp_path, capsys):
     student.cells[1].source += "\n" + SOLUTION.splitlines()[4]
     nbformat.write(student, dest / "01_patches.ipynb")
     capsys.readouterr()
-    assert classroom.main(["check", str(lessons), str(dest)]) == 1
+    assert classroom.main(["check", str(dest), "--source", str(lessons)]) == 1
     err = capsys.readouterr().err
     assert "cell 1 (source): solution line" in err
     assert "cell 3: an exercise cell still has stored outputs" in err
@@ -250,3 +252,176 @@ def test_a_killed_write_leaves_the_old_student_notebook(lessons, tmp_path, monke
         classroom.write_student_notebooks(lessons, dest, force=True, log=None)
     assert path.read_bytes() == before
     assert sorted(p.name for p in dest.iterdir()) == [path.name]  # no temp file left
+
+
+# --- what a class receives: the banner, and no way to the solutions -------------------------
+
+ROOT = LESSONS.parent
+SMALL_LESSON = "03_class_token"  # a real lesson: a badge line, two exercises
+
+
+def _copy_lessons(folder: Path, edition: str, names=(SMALL_LESSON,)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(ROOT / edition / f"{name}.ipynb", folder / f"{name}.ipynb")
+    return folder
+
+
+@pytest.mark.parametrize("edition", ["solutions", "notebooks"])
+def test_student_notebooks_carry_the_classroom_banner_and_no_link_to_the_solutions(
+        tmp_path, edition):
+    source = _copy_lessons(tmp_path / edition, edition)
+    path = classroom.write_student_notebooks(source, tmp_path / "class", log=None)[0]
+    student = nbformat.read(path, as_version=4)
+    assert student.cells[0].source == course.classroom_banner(SMALL_LESSON)
+    text = everything(student)
+    assert "solutions/" not in text and "Solutions edition" not in text
+    assert "github.com" not in student.cells[0].source  # no link to either edition
+    assert classroom.check_student_notebooks(tmp_path / "class") == []
+
+    student.cells[0].source = course.badge_markdown(SMALL_LESSON, "notebooks")
+    nbformat.write(student, path)
+    problems = classroom.check_student_notebooks(tmp_path / "class")
+    assert problems == [f"{SMALL_LESSON}.ipynb: cell 0 (source): a link to the solutions "
+                        f"edition (solutions/{SMALL_LESSON}.ipynb)"]
+
+
+def _solution_line(name: str, with_comment: bool) -> str:
+    """A line of a real lesson's solution that carries a comment."""
+    teacher = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    region = next(r for cell in teacher.cells for r in classroom.solution_regions(cell)
+                  if any("  # " in line for line in r))
+    line = next(line for line in region if "  # " in line)
+    return line if with_comment else line.split("  # ")[0]
+
+
+@pytest.mark.parametrize("source", ["default", "solutions", "notebooks"])
+@pytest.mark.parametrize("paste", ["as is", "without its comment", "respaced"])
+def test_check_finds_a_pasted_solution_line_from_either_edition(tmp_path, source, paste):
+    """`check DEST [--source DIR]`: the source defaults to the course's solutions edition,
+    and an exercises edition is matched to the solutions by the lesson's name."""
+    sources = {"default": None, "solutions": _copy_lessons(tmp_path / "s", "solutions"),
+               "notebooks": _copy_lessons(tmp_path / "n", "notebooks")}
+    dest = tmp_path / "class"
+    classroom.write_student_notebooks(_copy_lessons(tmp_path / "n2", "notebooks"), dest,
+                                      log=None)
+    assert classroom.check_student_notebooks(dest, sources[source]) == []
+
+    line = _solution_line(SMALL_LESSON, with_comment=paste == "as is")
+    if paste == "respaced":
+        line = line.replace(" ", "").replace(",", ", ")
+    path = dest / f"{SMALL_LESSON}.ipynb"
+    student = nbformat.read(path, as_version=4)
+    student.cells[5].source += "\n" + line
+    nbformat.write(student, path)
+    problems = classroom.check_student_notebooks(dest, sources[source])
+    assert problems == [f"{SMALL_LESSON}.ipynb: cell 5 (source): solution line "
+                        f"{line.strip()!r}"]
+    assert classroom.main(["check", str(dest)] + (
+        ["--source", str(sources[source])] if sources[source] else [])) == 1
+
+
+def test_check_says_which_notebooks_it_cannot_check(tmp_path, capsys):
+    dest = tmp_path / "class"
+    dest.mkdir()
+    nbformat.write(lesson(), dest / "99_mine.ipynb")
+    assert classroom.check_student_notebooks(dest) == [
+        "99_mine.ipynb: no lesson of that name in the solutions edition, so it can't be "
+        "checked"]
+    assert classroom.main(["check", str(tmp_path / "nothing")]) == 1
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'nothing'} is not a folder; pass "
+                                       f"the folder of the student notebooks, e.g. "
+                                       f"build/student/\n")
+
+
+# --- where the commands refuse to write -----------------------------------------------------
+
+def _error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err  # no traceback
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["student", "nbgrader"])
+@pytest.mark.parametrize("dest, message", [
+    ("afile", "afile is a file; pass a folder"),
+    ("afile/sub", "cannot make afile/sub: afile is a file, not a folder"),
+    ("/proc/stu", "cannot write in /proc/stu: creating a test file in /proc failed"),
+])
+def test_a_destination_that_cannot_be_written_is_one_error_line(
+        lessons, tmp_path, monkeypatch, capsys, command, dest, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("a teacher's file")
+    args = [command, str(lessons), dest] if command == "student" else \
+        [command, dest, "--source", str(lessons)]
+    assert classroom.main(args) == 1
+    assert message in _error_line(capsys)
+    assert (tmp_path / "afile").read_text() == "a teacher's file"
+
+
+def test_writability_is_tried_for_real_not_read_from_permissions(lessons, tmp_path,
+                                                                 monkeypatch, capsys):
+    """As root (Colab) permission bits say yes everywhere: the command creates a file."""
+    from vit_tutorial.classroom import places
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(places.tempfile, "mkstemp", read_only)
+    assert classroom.main(["student", str(lessons), str(tmp_path / "class")]) == 1
+    assert "creating a test file in" in _error_line(capsys)
+    assert not (tmp_path / "class").exists()
+
+
+@pytest.mark.parametrize("edition", ["solutions", "notebooks"])
+@pytest.mark.parametrize("command", ["student", "nbgrader"])
+def test_a_lesson_edition_is_never_overwritten_not_even_with_force(
+        tmp_path, capsys, edition, command):
+    """`classroom student <copy of notebooks/> <copy of solutions/> --force` once replaced a
+    teacher's solutions with stubs."""
+    other = "notebooks" if edition == "solutions" else "solutions"
+    source = _copy_lessons(tmp_path / "source", other)
+    target = _copy_lessons(tmp_path / "target", edition)
+    before = {p: p.read_bytes() for p in target.iterdir()}
+    for dest in (target, target / "inside"):
+        args = ([command, str(source), str(dest)] if command == "student" else
+                [command, str(dest), "--source", str(source)])
+        assert classroom.main([*args, "--force"]) == 1
+        assert (f"holds a lesson edition ({SMALL_LESSON}.ipynb is the "
+                f"{course.EDITIONS[edition]} edition)") in \
+            _error_line(capsys)
+    assert {p: p.read_bytes() for p in target.iterdir()} == before
+
+
+def test_the_source_is_not_its_own_destination(lessons, capsys):
+    assert classroom.main(["student", str(lessons), str(lessons), "--force"]) == 1
+    assert "into the lessons' own folder" in _error_line(capsys)
+
+
+def test_ctrl_c_is_one_line_and_status_130(lessons, tmp_path, monkeypatch, capsys):
+    from vit_tutorial.classroom import places, student
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(student, "student_notebook", interrupted)
+        assert classroom.main(["student", str(lessons), str(tmp_path / "class")]) == 130
+    assert capsys.readouterr().err == "interrupted; nothing written\n"
+    assert not list(tmp_path.glob("class/*"))
+
+    nbformat.write(lesson(), lessons / "02_more.ipynb")
+    written = []
+
+    def second_write_interrupted(path, data, force=False):
+        if written:
+            raise KeyboardInterrupt
+        written.append(path)
+        Path(path).write_text(data)
+
+    monkeypatch.setattr(places, "atomic_write", second_write_interrupted)
+    assert classroom.main(["student", str(lessons), str(tmp_path / "class")]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted; wrote 1 of 2 file(s), each whole (") and \
+        err.endswith("01_patches.ipynb); run the command again with --force to finish\n")

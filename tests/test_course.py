@@ -116,7 +116,9 @@ def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one():
     assert len(commands) == 2
     lab, test = commands
     assert lab.endswith("jupyter lab notebooks/")  # the exercises edition opens first
+    assert "pip install -r requirements.txt &&" in lab  # the learner's install
     assert test.endswith("python -m pytest")
+    assert "pip install -r requirements-dev.txt &&" in test  # everything, for the tests
     assert test in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
 
 
@@ -141,6 +143,41 @@ def test_requirements_and_pyproject_share_bounds():
         assert course_reqs.get(name) == bound, (
             f"{name}: pyproject {bound}, requirements {course_reqs.get(name)}")
     assert "-e ." in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+
+
+# Tools a learner doesn't need: tests, linter, teacher's and website's tools.
+DEV_ONLY = {"pytest", "nbval", "ruff", "playwright", "nbgrader", "sphinx", "myst-nb",
+            "sphinx-book-theme", "sphinx-design", "sphinx-copybutton", "django-static-mathjax"}
+
+
+def test_the_learner_install_has_no_teacher_or_developer_tools():
+    """requirements.txt runs the lessons in JupyterLab; requirements-dev.txt adds the rest
+    (nbgrader's server extension would show teacher menus in every learner's JupyterLab)."""
+    learner = _requirements((ROOT / "requirements.txt").read_text(encoding="utf-8"))
+    assert {"torch", "torchvision", "matplotlib", "ipywidgets", "jupyterlab", "scikit-learn",
+            "tqdm", "timm"} <= set(learner)  # timm: lessons 06, 08 and 10 import it
+    assert not DEV_ONLY & set(learner), DEV_ONLY & set(learner)
+    text = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+    assert "-r requirements.txt" in text.splitlines()
+    dev = _requirements(text)
+    assert set(dev) == DEV_ONLY
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    extras = re.search(r"^\[project.optional-dependencies\]\n(.*?)\n\n", pyproject,
+                       flags=re.S | re.M).group(1)
+    extra = _requirements("\n".join(re.findall(r'"([^"]+)"', extras)))
+    assert extra == dev, "pyproject.toml's extras and requirements-dev.txt differ"
+
+
+@pytest.mark.parametrize("lesson", course.LESSONS, ids=lambda lesson: lesson.name)
+def test_the_card_says_what_the_exercises_are_worth(lesson):
+    from vit_tutorial.exercises import CHECKERS
+
+    points = CHECKERS[lesson.name][1]
+    for edition in course.EDITIONS:
+        nb = json.loads((ROOT / edition / f"{lesson.name}.ipynb").read_text(encoding="utf-8"))
+        card = "".join(nb["cells"][2]["source"])
+        assert card.endswith(f"**Exercises:** {len(points)}, worth {sum(points.values())} "
+                             f"points in a graded class.")
 
 
 def test_colab_versions_meet_the_lower_bounds():

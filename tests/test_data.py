@@ -76,3 +76,16 @@ def test_placed_digits_are_reproducible_and_checked():
         place_digits(images, 16)
     with pytest.raises(ValueError, match="overhang must be a whole number from 0 to 19"):
         place_digits(images, 28, overhang=20)
+
+
+def test_sample_images_come_whole_and_in_rgb():
+    from vit_tutorial.data import sample_image
+
+    photo, logo = sample_image(), sample_image("logo2.png")
+    assert photo.shape == (3, 600, 512) and logo.shape == (3, 130, 542)
+    assert photo.dtype == torch.float32 and 0 <= logo.min() and logo.max() <= 1
+    assert torch.equal(logo[:, 0, 0], torch.ones(3))  # the transparent corner became white
+    crop = grace_hopper(224)  # the same photo, resized and centre-cropped
+    assert abs(crop.mean() - photo.mean()) < 0.1
+    with pytest.raises(ValueError, match="name must be one of 'grace_hopper.jpg'"):
+        sample_image("lena.png")

@@ -53,7 +53,7 @@ def test_encoder_returns_one_map_per_layer():
     (dict(embed_dim=32, num_heads=0, mlp_dim=8), ValueError,
      r"num_heads must be a positive int, got 0"),
     (dict(embed_dim=32, num_heads=4, mlp_dim=8, dropout=1.5), ValueError,
-     r"dropout must be in \[0, 1\)"),
+     r"dropout must be a number in \[0, 1\)"),
 ])
 def test_block_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -74,3 +74,16 @@ def test_one_sequence_without_a_batch_axis_gets_a_hint():
         EncoderBlock(8, 2, 16)(torch.rand(5, 8))
     with pytest.raises(TypeError, match="tokens must be floating point"):
         EncoderBlock(8, 2, 16)(torch.ones(1, 5, 8, dtype=torch.long))
+
+
+def test_dropout_given_as_text_is_a_type_error():
+    with pytest.raises(TypeError, match=r"dropout must be a number in \[0, 1\), got '0.1' of "
+                                        r"type str"):
+        EncoderBlock(8, 2, 16, dropout="0.1")
+    assert EncoderBlock(8, 2, 16, dropout=0.1).drop.p == 0.1
+
+
+def test_huge_sizes_are_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"the MLP's weight \(D = 1024 × mlp_dim = 1000000\) "
+                                         r"would hold"):
+        EncoderBlock(1024, 8, 10 ** 6)

@@ -1,14 +1,25 @@
 """Writing files safely (``vit_tutorial.files``)."""
 
+import errno
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
 
-from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
+from vit_tutorial.files import (
+    OutputPathError,
+    atomic_write,
+    check_output_folder,
+    check_output_path,
+    check_outputs,
+    interruptible,
+    lesson_edition,
+    output_file,
+)
 
 
 def test_writes_bytes_and_text_and_makes_the_folder(tmp_path):
@@ -74,3 +85,98 @@ def test_sigterm_while_writing_removes_the_temp_file(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True)
     assert result.returncode == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
+
+
+def _lesson(folder, source="### BEGIN SOLUTION\nx = 1\n### END SOLUTION", tags=()):
+    """A folder holding one lesson notebook (a solutions-edition one by default)."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cell = {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": source,
+            "outputs": [], "execution_count": None}
+    (folder / "01_patches.ipynb").write_text(json.dumps({"cells": [cell], "metadata": {},
+                                                         "nbformat": 4, "nbformat_minor": 5}))
+    return folder
+
+
+def test_a_trailing_slash_means_a_folder(tmp_path):
+    assert output_file(f"{tmp_path}/new/", "tiny.pt") == tmp_path / "new" / "tiny.pt"
+    assert output_file(tmp_path / "a.pt", "tiny.pt") == tmp_path / "a.pt"
+    with pytest.raises(OutputPathError, match="is a folder; give a file name"):
+        output_file(tmp_path, "tiny.pt")  # an existing folder, no slash: say so, don't guess
+    with pytest.raises(OutputPathError, match="the output path is empty"):
+        output_file("", "tiny.pt")
+
+
+def test_two_outputs_that_are_one_file_are_refused(tmp_path):
+    same = tmp_path / "same.pt"
+    with pytest.raises(OutputPathError, match="--output and --history name the same file"):
+        check_outputs({"--output": same, "--history": same}, force=True)
+    with pytest.raises(OutputPathError, match="name the same file"):  # spelled another way
+        check_outputs({"a": same, "b": tmp_path / "sub" / ".." / "same.pt"})
+    same.write_text("x")
+    os.link(same, tmp_path / "hard.pt")
+    with pytest.raises(OutputPathError, match="name the same file"):  # a hard link
+        check_outputs({"a": same, "b": tmp_path / "hard.pt"}, force=True)
+    with pytest.raises(OutputPathError, match="would be a file and a folder at once"):
+        check_outputs({"a": tmp_path / "x.pt", "b": tmp_path / "x.pt" / "h.json"})
+    assert check_outputs({"a": tmp_path / "a.pt", "b": None}) == {"a": tmp_path / "a.pt"}
+
+
+@pytest.mark.parametrize("edition, source, tags", [
+    ("solutions", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION", ()),
+    ("exercises", "raise NotImplementedError", ("exercise",)),
+])
+def test_a_folder_holding_a_lesson_edition_is_refused(tmp_path, edition, source, tags):
+    lessons = _lesson(tmp_path / "copy_of_lessons", source, tags)
+    assert lesson_edition(lessons) == edition and lesson_edition(tmp_path) is None
+    for target in (lessons / "x.pt", lessons / "deeper" / "x.pt"):
+        with pytest.raises(OutputPathError, match=f"holds the lessons' {edition} edition"):
+            check_outputs({"--output": target})
+    with pytest.raises(OutputPathError, match=f"holds the lessons' {edition} edition"):
+        check_output_folder(lessons)
+    assert not (lessons / "deeper").exists()  # nothing made on the way
+
+
+def test_an_output_inside_a_source_is_refused(tmp_path):
+    with pytest.raises(OutputPathError, match="is inside .*source, which this command reads"):
+        check_outputs({"--output": tmp_path / "source" / "x.pt"}, sources=[tmp_path / "source"])
+    with pytest.raises(OutputPathError, match="which this command reads"):
+        check_output_folder(tmp_path / "source", sources=[tmp_path / "source"])
+
+
+def test_writability_is_tried_with_a_real_file(tmp_path, monkeypatch):
+    """Permission bits say nothing to root (Colab runs as root): a test file is made."""
+    check_outputs({"--output": tmp_path / "new" / "x.pt"})
+    assert list(tmp_path.iterdir()) == []  # the test file is gone, no folder made
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(OutputPathError, match=r"cannot write .*x.pt: making a test file in .* "
+                                              r"failed \(Read-only file system\)"):
+        check_outputs({"--output": tmp_path / "x.pt"})
+    with pytest.raises(OutputPathError, match="Read-only file system"):
+        check_output_folder(tmp_path / "site")
+
+
+def test_proc_is_refused_up_front():
+    """Linux's (and Colab's) /proc: root may write anywhere by its permission bits, but no
+    file can be made there."""
+    with pytest.raises(OutputPathError, match="cannot write /proc/x.pt: making a test file"):
+        check_outputs({"--output": "/proc/x.pt"})
+
+
+def test_interruptible_says_what_was_written(tmp_path, capsys):
+    @interruptible
+    def main(paths):
+        for path in paths:
+            atomic_write(path, "x")
+        raise KeyboardInterrupt
+
+    assert main([]) == 130
+    assert capsys.readouterr().err == "interrupted; nothing written\n"
+    assert main([tmp_path / "a.txt"]) == 130
+    assert capsys.readouterr().err == f"interrupted; written before it: {tmp_path / 'a.txt'}; " \
+                                      f"nothing else\n"

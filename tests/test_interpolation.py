@@ -439,3 +439,19 @@ def test_plot_resized_similarity():
                                          r"positions.*pass new_grid_size=\(h', w'\)"):
         plot_resized_similarity(old, resize_pos_embed(old, (7, 10)), [(0, 0)])
     plt.close("all")
+
+
+def test_numpy_bools_are_flags_too():
+    import numpy as np
+
+    pos_embed = torch.randn(1, 50, 8)
+    expected = resize_pos_embed(pos_embed, 14, antialias=True, align_corners=False)
+    torch.testing.assert_close(resize_pos_embed(pos_embed, 14, antialias=np.bool_(True),
+                                                align_corners=np.bool_(False)), expected)
+
+
+def test_a_huge_grid_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"the resized E_pos \(1 \+ 100000·100000 positions × "
+                                         r"D = 8\) would hold 80,000,000,008 values, more than "
+                                         r"the course's limit"):
+        resize_pos_embed(torch.randn(1, 50, 8), 10 ** 5)

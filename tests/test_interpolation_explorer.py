@@ -1,6 +1,7 @@
 """Lesson 06's explorer (vit_tutorial.explorers.interpolation): the pure functions, then the
 widget driven from code. Whatever measures TinyViT's accuracy on the digits is slow."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -43,11 +44,26 @@ def test_interpolation_view_defaults_to_the_centre_and_changes_with_the_mode():
     (dict(rows=4.0), TypeError, "rows must be an int from 2 to 16, got 4.0"),
     (dict(rows=4, columns=4, position=(4, 0)), ValueError,
      "position row must be from 0 to 3 in the 4×4 grid, got 4"),
-    (dict(position=7), ValueError, r"position must be a \(row, column\) pair, got 7"),
+    (dict(position=7), ValueError, r"position must be a \(row, column\) pair, got 7; pass e.g. "
+                                   r"position=\(7, 7\)"),
+    (dict(position=[]), ValueError, r"position must be a \(row, column\) pair, got \[\]"),
+    (dict(rows=(4,)), TypeError, r"rows must be an int from 2 to 16, got \(4,\) of type tuple; "
+                                 r"pass one int, not a tuple"),
+    (dict(mode=["bicubic"]), TypeError, r"mode must be one of .* \(a string\), got "
+                                        r"\['bicubic'\] of type list"),
 ])
 def test_interpolation_view_bad_settings(kwargs, error, message):
     with pytest.raises(error, match=message):
         interpolation_view(**kwargs)
+
+
+def test_interpolation_view_takes_numpy_integers_and_a_position_as_a_list_or_array():
+    import numpy as np
+
+    view = interpolation_view(np.int64(4), np.int32(5), "area", [np.int64(1), 2])
+    assert view.grid == (4, 5) and view.position == (1, 2)
+    assert all(type(v) is int for v in (*view.grid, *view.position))
+    assert interpolation_view(4, 5, "area", np.array([1, 2])).png == view.png
 
 
 # --- TinyViT's accuracy at a new grid --------------------------------------------------
@@ -73,12 +89,38 @@ def test_resolution_accuracy_at_the_training_size_is_the_models_accuracy():
 
 
 @pytest.mark.slow
-def test_resolution_accuracy_is_cached_per_setting():
+def test_resolution_accuracy_at_another_grid_is_the_resized_models_accuracy():
+    # The model moved to 40×64 images (a 10×16 grid), evaluated on the digits at that size.
+    from vit_tutorial.data import digits
+    from vit_tutorial.model import evaluate, load_tiny_vit
+
+    resized = load_tiny_vit().resized((40, 64), mode="bicubic")
+    expected = evaluate(resized, *digits("test", (40, 64)))
+    assert resolution_accuracy(10, 16, "bicubic") == expected
+
+
+@pytest.mark.slow
+def test_resolution_accuracy_is_cached_per_setting(monkeypatch):
+    from vit_tutorial.explorers import interpolation
+
+    evaluated = []
+    evaluate = interpolation.evaluate
+    monkeypatch.setattr(interpolation, "evaluate",
+                        lambda *args, **kwargs: evaluated.append(args) or evaluate(*args, **kwargs))
+    interpolation.clear_caches()
     first = resolution_accuracy(8, 8, "nearest")
-    hits = resolution_accuracy.cache_info().hits
     assert resolution_accuracy(8, 8, "nearest") == first
-    assert resolution_accuracy.cache_info().hits == hits + 1
-    assert 0.0 <= first <= 1.0
+    assert resolution_accuracy(np.int64(8), 8, "nearest") == first
+    assert len(evaluated) == 1 and 0.0 <= first <= 1.0
+
+
+@pytest.mark.parametrize("rows, error, message", [
+    ([4], TypeError, r"rows must be an int from 2 to 16, got \[4\] of type list; pass one int"),
+    (40, ValueError, "rows must be from 2 to 16, got 40"),
+])
+def test_resolution_accuracy_checks_the_grid_before_its_cache(rows, error, message):
+    with pytest.raises(error, match=message):  # not "unhashable type: 'list'"
+        resolution_accuracy(rows, 4)
 
 
 @pytest.mark.slow
@@ -128,6 +170,22 @@ def test_interpolation_explorer_position():
 def test_interpolation_explorer_rejects_settings_off_its_controls(kwargs, message):
     with pytest.raises(ValueError, match=message):  # said, not clamped
         interpolation_explorer(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(rows=40), ValueError, "rows must be from 2 to 16, got 40"),
+    (dict(position=(40, 3)), ValueError,
+     "position row must be from 0 to 13 in the 14×14 grid, got 40"),
+    (dict(rows=(4,)), TypeError, r"rows must be an int from 2 to 16, got \(4,\) of type tuple"),
+    (dict(columns=[]), TypeError, r"columns must be an int from 2 to 16, got \[\] of type list"),
+    (dict(mode="x"), ValueError, "mode must be one of 'bicubic', 'bilinear', 'nearest', "
+                                 "'area', got 'x'"),
+])
+def test_interpolation_explorer_class_checks_its_settings(kwargs, error, message):
+    from vit_tutorial.explorers.interpolation import InterpolationExplorer
+
+    with pytest.raises(error, match=message):  # not clamped to 16, not a TraitError
+        InterpolationExplorer(**kwargs)
 
 
 def test_interpolation_explorer_rejects_a_non_int_grid():

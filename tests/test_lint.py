@@ -1,6 +1,6 @@
 """The package and its tests pass ``ruff check`` (rules and line length in pyproject.toml).
 
-Ruff comes with the test requirements (requirements.txt, the ``test`` extra). Without it the
+Ruff comes with the test requirements (requirements-dev.txt, the ``test`` extra). Without it the
 test is skipped with the reason — except under ``CI=true``, where it fails instead.
 """
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_check_passes():
     if importlib.util.find_spec("ruff") is None:
-        reason = "ruff is not installed: pip install -r requirements.txt (or 'ruff>=0.6')"
+        reason = "ruff is not installed: pip install -r requirements-dev.txt (or 'ruff>=0.6')"
         if os.environ.get("CI") == "true":
             pytest.fail(f"the lint test must run under CI, but {reason}")
         pytest.skip(reason)

@@ -148,7 +148,7 @@ def test_wrong_image_size_points_to_resized():
 
 @pytest.mark.parametrize("changes, error, message", [
     ({"num_classes": -1}, ValueError, "num_classes must be a positive int, got -1"),
-    ({"dropout": "0.1"}, ValueError, r"dropout must be a number in \[0, 1\), got '0.1'"),
+    ({"dropout": "0.1"}, TypeError, r"dropout must be a number in \[0, 1\), got '0.1'"),
     ({"dropout": 1.5}, ValueError, r"dropout must be a number in \[0, 1\), got 1.5"),
     ({"image_size": 10, "patch_size": 4}, ValueError, "image height 10 is not divisible by "
                                                       "patch_size 4"),
@@ -168,3 +168,71 @@ def test_config_takes_numpy_numbers_and_pairs():
     assert type(config.embed_dim) is int and config.image_size == 32
     assert config.dropout == pytest.approx(0.1)
     assert replace(SMALL, image_size=(32, 48)).image_size == (32, 48)
+
+
+@pytest.mark.parametrize("labels, batch_size, error, message", [
+    (lambda y: y[:, None], 512, ValueError, r"class indices, .* got torch.int64 of shape "
+                                            r"\(40, 1\); for a column"),
+    (lambda y: torch.nn.functional.one_hot(y, 10), 512, ValueError, r"one-hot rows\? pass "
+                                                                    r"labels.argmax\(-1\)"),
+    (lambda y: y.float(), 512, ValueError, "got torch.float32 of shape"),
+    (lambda y: y, -1, ValueError, "batch_size must be a positive int, got -1"),
+    (lambda y: y, 0, ValueError, "batch_size must be a positive int, got 0"),
+    (lambda y: y, 2.5, TypeError, "batch_size must be a positive int, got 2.5"),
+])
+def test_evaluate_refuses_labels_and_batch_sizes_that_give_no_accuracy(labels, batch_size,
+                                                                       error, message):
+    """Each of these once returned a number: 36.97 for a column, 0.0 for batch_size=-1."""
+    model, y = TinyViT().eval(), torch.arange(40) % 10
+    with pytest.raises(error, match=message):
+        evaluate(model, torch.rand(40, 1, 28, 28), labels(y), batch_size=batch_size)
+    assert 0 <= evaluate(model, torch.rand(40, 1, 28, 28), y, batch_size=7) <= 1
+
+
+def test_each_loader_refuses_the_other_models_checkpoint():
+    """Same configuration, different training: the recipe stored with the weights tells."""
+    from vit_tutorial.model import COURSE_MODEL_CHECKPOINT, load_course_model
+
+    with pytest.raises(ValueError, match=r"trained on centred digits \(its stored recipe\), not "
+                                         r"on digits placed anywhere .*load_tiny_vit\(path\)"):
+        load_course_model(TINY_VIT_CHECKPOINT)
+    with pytest.raises(ValueError, match=r"not on centred digits as TinyViT is; load it with "
+                                         r"load_course_model\(path\)"):
+        load_tiny_vit(COURSE_MODEL_CHECKPOINT)
+
+
+def test_the_task_names_match_the_shipped_recipes():
+    from vit_tutorial.checkpoints import read_checkpoint
+    from vit_tutorial.model import (
+        _COURSE_MODEL_TASK,
+        _TINY_VIT_TASK,
+        COURSE_MODEL_CHECKPOINT,
+        _training_task,
+    )
+    from vit_tutorial.train import COURSE_RECIPE, TrainConfig
+
+    for path, recipe, task in ((TINY_VIT_CHECKPOINT, TrainConfig(), _TINY_VIT_TASK),
+                               (COURSE_MODEL_CHECKPOINT, COURSE_RECIPE, _COURSE_MODEL_TASK)):
+        assert _training_task(read_checkpoint(path)["recipe"]) == task
+        assert _training_task(asdict(recipe)) == task
+
+
+def test_a_path_that_is_not_a_path_is_a_clear_type_error():
+    with pytest.raises(TypeError, match=r"path must be a file path \(a str or pathlib.Path\), "
+                                        r"got 3 of type int"):
+        load_tiny_vit(3)
+
+
+def test_a_preset_with_an_unknown_keyword_lists_the_valid_ones():
+    from vit_tutorial.model import vit_b_16
+
+    with pytest.raises(TypeError, match=r"vit_b_16\(\) got an unexpected keyword argument "
+                                        r"'foo'; the keywords are .*image_size, patch_size"):
+        vit_b_16(foo=1)
+
+
+def test_a_huge_image_size_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"E_pos for 1000000x1000000 images .* more than the "
+                                         r"course's limit of 268,435,456"):
+        ViTConfig(image_size=10 ** 6)
+    assert ViTConfig(image_size=4096, patch_size=16).image_size == 4096  # 65,536 patches: fine

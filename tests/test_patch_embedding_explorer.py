@@ -29,8 +29,35 @@ def test_patch_embedding_view_is_lesson_02s_embedding():
 
 
 def test_patch_embedding_view_bad_index():
-    with pytest.raises(ValueError, match=r"index must be in 0 … 195"):
+    with pytest.raises(ValueError, match=r"index must be from 0 to 195 \(the 14×14 patches\), "
+                                         r"got 196"):
         patch_embedding_view(196)
+    with pytest.raises(ValueError, match=r"index must be from 0 to 48 \(the 7×7 patches\)"):
+        patch_embedding_view(49, patch_size=32)
+
+
+def test_patch_embedding_view_takes_numpy_integers():
+    import numpy as np
+
+    view = patch_embedding_view(np.int64(78))
+    assert view.index == 78 and type(view.index) is int
+    assert view.png == patch_embedding_view(78).png
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(image_size=100000), ValueError, "image_size must be from 32 to 448, got 100000"),
+    (dict(embed_dim=10**9), ValueError, "embed_dim must be from 1 to 1280, got 1000000000"),
+    (dict(embed_dim=1281), ValueError, "embed_dim must be from 1 to 1280, got 1281"),
+    (dict(patch_size=100000), ValueError, "patch_size must be from 1 to 64, got 100000"),
+    (dict(patch_size=15), ValueError, "image height 224 is not divisible by patch_size 15"),
+    (dict(index=(3,)), TypeError, r"index must be an int from 0 to 195 \(the 14×14 patches\), "
+                                  r"got \(3,\) of type tuple; pass one int, not a tuple"),
+    (dict(index=[]), TypeError, "got \\[\\] of type list; pass one int, not a list"),
+])
+def test_patch_embedding_view_refuses_bad_settings_before_allocating(kwargs, error, message):
+    # A 100000-pixel photo would be 35 GB; D = 10⁹ a 3 TB projection.
+    with pytest.raises(error, match=message):
+        patch_embedding_view(**kwargs)
 
 
 def test_patch_embedding_explorer():
@@ -47,6 +74,14 @@ def test_patch_embedding_explorer_rejects_an_index_off_the_grid(index):
     with pytest.raises(ValueError, match=rf"index must be from 0 to 195 \(the 14×14 patches\), "
                                          rf"got {index}"):
         patch_embedding_explorer(index)
+
+
+def test_patch_embedding_explorer_class_rejects_an_index_off_the_grid():
+    from vit_tutorial.explorers.patch_embedding import PatchEmbeddingExplorer
+
+    with pytest.raises(ValueError, match=r"index must be from 0 to 195 \(the 14×14 patches\), "
+                                         r"got 500"):
+        PatchEmbeddingExplorer(500)  # an IntSlider would clamp it to 195
 
 
 @pytest.mark.parametrize("index", [78.0, True])

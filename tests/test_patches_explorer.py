@@ -76,6 +76,72 @@ def test_patch_picture_for_a_bad_size_draws_the_leftover_instead_of_raising():
 def test_patch_picture_one_pixel_patches():
     fig = draw_patch_explorer(32, 1)  # N = 1024: drawn as one line collection
     assert "1024 patches" in fig.axes[0].get_title()
+    assert len(fig.axes[0].collections) == 1
+    assert len(fig.axes[0].collections[0].get_segments()) == 2 * 31
+
+
+def test_patch_picture_numbers_every_patch_up_to_64_at_its_top_left_corner():
+    from vit_tutorial.explorers.patches import PatchPicture
+
+    picture = PatchPicture().update(224, 28)  # 8×8 = 64 patches
+    items = picture.numbers.items
+    assert [text for _, _, text, _ in items] == [str(n) for n in range(64)]
+    assert items[9][:2] == pytest.approx((28 + 0.04 * 28, 28 + 0.04 * 28))  # row 1, column 1
+    picture.update(224, 16)  # 196: the first and last of two rows, and the very last
+    assert [text for _, _, text, _ in picture.numbers.items] == ["0", "1", "13", "14", "27",
+                                                                 "195"]
+    picture.update(224, 15)  # no whole grid: no numbers
+    assert picture.numbers.items == []
+
+
+def test_patch_numbers_look_like_label_patch_texts():
+    # The numbers are pasted as small pictures of label_patch's boxed texts: the same
+    # pixels as the texts drawn where the pictures go, to within anti-aliasing.
+    import numpy as np
+
+    from vit_tutorial.explorers.patches import PatchPicture
+    from vit_tutorial.figures import figure_pixels, label_patch
+
+    picture = PatchPicture().update(224, 56)  # 4×4: large patches, numbers 0 … 15
+    pasted = figure_pixels(picture.fig)
+    picture.numbers.set_visible(False)
+    bare = figure_pixels(picture.fig)
+    for x, y, text, size in picture.numbers.items:
+        label_patch(picture.ax, x, y, text, size)
+    drawn = figure_pixels(picture.fig)
+
+    def changed(a, b, by=0):
+        return np.abs(a.astype(int) - b).max(axis=-1) > by
+
+    labelled = changed(drawn, bare)  # where the texts are
+    assert changed(pasted, bare)[labelled].mean() > 0.9  # the pictures are there too
+    assert changed(pasted, drawn, by=64).sum() < 0.1 * labelled.sum()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(image_size=100000), "image_size must be from 32 to 448, got 100000"),
+    (dict(image_size=16), "image_size must be from 32 to 448, got 16"),
+    (dict(patch_size=1000), "patch_size must be from 1 to 64, got 1000"),
+])
+def test_patch_picture_refuses_a_size_off_the_sliders_before_drawing(kwargs, message):
+    # 100000 would try to allocate a 35 GB photo; 1000 would draw a picture of nothing.
+    with pytest.raises(ValueError, match=message):
+        draw_patch_explorer(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        patch_explorer_png(**kwargs)
+
+
+@pytest.mark.parametrize("bad, kind", [((224,), "tuple"), ([], "list")])
+def test_patch_picture_refuses_a_sequence_for_a_size(bad, kind):
+    with pytest.raises(TypeError, match=rf"image_size must be an int from 32 to 448, got .* of "
+                                        rf"type {kind}; pass one int, not a {kind}"):
+        draw_patch_explorer(bad)
+
+
+def test_patch_picture_takes_numpy_integers():
+    import numpy as np
+
+    assert patch_explorer_png(np.int64(224), np.int32(16)) == patch_explorer_png(224, 16)
 
 
 # --- the widget ------------------------------------------------------------------------
@@ -131,3 +197,14 @@ def test_patch_explorer_rejects_sizes_outside_the_sliders(kwargs, message):
 def test_patch_explorer_rejects_non_int_sizes(kwargs):
     with pytest.raises(TypeError, match=r"must be an int from \d+ to \d+, got"):
         patch_explorer(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(image_size=1000), "image_size must be from 32 to 448, got 1000"),
+    (dict(patch_size=100), "patch_size must be from 1 to 64, got 100"),
+])
+def test_patch_explorer_class_rejects_sizes_outside_the_sliders(kwargs, message):
+    from vit_tutorial.explorers.patches import PatchExplorer
+
+    with pytest.raises(ValueError, match=message):  # an IntSlider would clamp 1000 to 448
+        PatchExplorer(**kwargs)

@@ -54,6 +54,9 @@ def test_similarity_source_unknown():
     with pytest.raises(ValueError, match="source must be one of 'init', 'trained', 'sincos', "
                                          "'pretrained', got 'learned'"):
         similarity_source("learned")
+    with pytest.raises(TypeError, match=r"source must be one of .* \(a string\), got "
+                                        r"\['trained'\] of type list"):
+        similarity_view(["trained"], 2, 3)
 
 
 def test_pretrained_without_weights_says_why(pretrained_unavailable):
@@ -86,22 +89,34 @@ def test_similarity_view_tile_and_pictures():
     assert similarity_view("trained", 2, 5).grid_png == view.grid_png  # repaint is exact
 
 
-@pytest.mark.slow  # draws the sine-cosine Figure 7 twice
-def test_similarity_grid_repaint_equals_a_full_redraw():
-    # The explorer repaints only the frame over a cached Figure 7; it must look exactly like
-    # plot_position_similarity(..., highlight=(i, j)) drawn from scratch at the same size.
-    from vit_tutorial.explorers.common import explorer_figure
-    from vit_tutorial.figures import render_png
-    from vit_tutorial.similarity import plot_position_similarity, similarity_figure_size
+@pytest.mark.parametrize("source", ["sincos", "trained"])
+def test_similarity_grid_shows_figure_7_tile_by_tile(source):
+    # Lesson 05 draws Figure 7 with one Axes per tile; the explorer composes the tiles in one
+    # Axes. Every cell of every tile must show its similarity in the lesson's colours, and
+    # the frame must go round the picked tile.
+    from matplotlib import colormaps
 
-    sim, label = similarity_source("sincos")
-    fast = pixels(similarity_view("sincos", 4, 1).grid_png)
-    fig = explorer_figure(*similarity_figure_size((7, 7), title=True))
-    plot_position_similarity(sim, title=f"Figure 7 (centre): {label}", highlight=(4, 1), fig=fig)
-    full = pixels(render_png(fig))
-    assert fast.shape == full.shape
-    differing = np.abs(fast.astype(int) - full.astype(int)).max(axis=-1) > 8
-    assert differing.mean() < 1e-3  # at most a few anti-aliased pixels
+    from vit_tutorial.explorers.similarity import _pictures
+
+    sim, _ = similarity_source(source)
+    view = similarity_view(source, 4, 1)
+    shown = pixels(view.grid_png).astype(int)
+    picture = _pictures(source)[1]
+    ax = picture.fig.axes[0]
+    to_pixels = ax.transData.transform
+    height = shown.shape[0]
+    colours = colormaps["RdBu_r"]((sim.numpy() + 1) / 2)[..., :3] * 255  # vmin -1, vmax 1
+    gh, gw = sim.shape[:2]
+    for (i, j), (x, y) in picture.corners.items():
+        tile_w, tile_h = picture.frame.get_width(), picture.frame.get_height()
+        for k in range(gh):
+            for m in range(gw):
+                cx, cy = to_pixels((x + (m + 0.5) * tile_w / gw, y + (k + 0.5) * tile_h / gh))
+                pixel = shown[int(height - cy), int(cx)]
+                assert np.abs(pixel - colours[i, j, k, m]).max() <= 2, (i, j, k, m)
+    assert picture.frame.get_xy() == picture.corners[4, 1]
+    fx, fy = to_pixels(picture.corners[4, 1])
+    assert (shown[int(height - fy), int(fx)] < 60).all()  # the frame's corner is black
 
 
 @pytest.mark.parametrize("row, column, error, message", [
@@ -174,6 +189,20 @@ def test_similarity_explorer_pretrained_grid_resizes_the_sliders(fake_pretrained
 def test_similarity_explorer_rejects_unknown_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):  # said, not clamped or ignored
         similarity_explorer(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(row=10), ValueError, "row must be from 0 to 6, got 10"),
+    (dict(source="x"), ValueError, "source must be one of 'init', 'trained', 'sincos', "
+                                   "'pretrained', got 'x'"),
+    (dict(row=(1,)), TypeError, r"row must be an int from 0 to 6, got \(1,\) of type tuple; "
+                                r"pass one int, not a tuple"),
+])
+def test_similarity_explorer_class_checks_its_settings(kwargs, error, message):
+    from vit_tutorial.explorers.similarity import SimilarityExplorer
+
+    with pytest.raises(error, match=message):  # not clamped, not a TraitError
+        SimilarityExplorer(**kwargs)
 
 
 def test_similarity_explorer_rejects_a_non_int_patch():

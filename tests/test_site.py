@@ -1,14 +1,19 @@
 """The course as a website: built with the README's command, read in a real browser, offline.
 
-The fast tests check the pieces (where the site lives, how the README is split, that the
-workflow publishes what the README's command builds). The slow ones build the whole site
-(``python -m vit_tutorial.site``, warning-free or it fails), serve it from 127.0.0.1 and open
-every page in Debian's headless Chromium driven by Playwright, with every request that is not
-to that local server blocked — a learner on a train sees what this test sees. On each page:
-no error in the console, no request blocked or failed, every image loaded, no raw TeX left
-in the text, and every internal link leads to a page and anchor that exist. Then search finds
-lesson 05 from one of its words, the table of contents lists the lessons in course order,
-and screenshots of one lesson, light and dark, go to ``artifacts/screenshots/``.
+The fast tests check the pieces: where the site lives, the pages made from the lesson
+registry and the README, the notation both ways, the folded solutions' code, that every
+figure of every lesson carries alt text, that the pipeline picture's text has enough
+contrast, and that the workflow publishes what the README's command builds. The slow ones
+build the whole site (``python -m vit_tutorial.site``, warning-free or it fails), serve it
+from 127.0.0.1 and open every page in Debian's headless Chromium driven by Playwright, with
+every request that is not to that local server blocked — a learner on a train sees what
+this test sees. On each page: no error in the console, no request blocked or failed, every
+image loaded and described, no raw TeX, no code line hidden at desktop width, no sideways
+scroll at a phone's 390 px, and every internal link leads to a page and anchor that exist.
+Then: the landing page's cards, a solution opening on click, search (each lesson's title
+finds that lesson first; excerpts from the page's own text, also from disk), the table of
+contents in course order, and screenshots of the landing page and a lesson at both widths
+(and a lesson light and dark) in ``artifacts/screenshots/``.
 
 Like the explorers' browser test (tests/test_browser.py), it needs ``/usr/bin/chromium`` and
 Python Playwright (``.ci/install-browser`` installs both), is skipped without them and fails
@@ -31,7 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from vit_tutorial import course, site
+from vit_tutorial import course, diagram, site
+from vit_tutorial.site import extension, notation, pages
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("VIT_CHROMIUM", "/usr/bin/chromium"))
@@ -41,6 +47,7 @@ CHROMIUM_FLAGS = [  # the flags this machine's closed network needs (no backgrou
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 TIMEOUT_MS = 60_000  # a loaded 2-core machine is slow; a broken page never ends
+DESKTOP, PHONE = 1400, 390  # viewport widths, in CSS px
 SEARCH_TERM, SEARCH_LESSON = "locality", "05_position_similarity"
 WORKFLOW = ROOT / ".github" / "workflows" / "site.yml"
 
@@ -78,13 +85,13 @@ def test_the_workflow_publishes_what_the_readme_builds():
     assert command == ".venv/bin/python -m vit_tutorial.site"
     lines = [line.strip().removeprefix("run: ").strip() for line in workflow.splitlines()]
     assert command in lines
-    assert "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt" in lines
+    assert "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt" in lines
     assert f"path: {site.DEFAULT_OUTPUT.as_posix()}" in lines
     assert "actions/deploy-pages@" in workflow and "actions/upload-pages-artifact@" in workflow
 
 
 def test_site_dependencies_are_installed_by_the_readme_set_up():
-    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    requirements = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     extra = re.search(r"^site = \[(.*?)\]", pyproject, re.M | re.S)
     assert extra, "pyproject.toml: a `site` extra"
@@ -93,28 +100,167 @@ def test_site_dependencies_are_installed_by_the_readme_set_up():
 
 
 def test_readme_split_moves_the_teachers_section(tmp_path):
-    front, teachers = site.split_readme(
+    rest, teachers = site.split_readme(
         "# Title\n\nIntro.\n\n## For teachers: notes\n\nUse it.\n\n### Student edition\n\n"
-        "```bash\n## not a heading\n```\n\n## Next\n\nMore.\n")
+        "```bash\n## not a heading\n```\n\n| a | x_p E |\n|---|---|\n\n## Next\n\nMore.\n")
     assert teachers.startswith("# For teachers: notes\n\n" + site.TEACHERS_NOTE)
     assert "## Student edition" in teachers and "## not a heading" in teachers
-    assert "## Next" not in teachers and "Use it." not in front
-    assert "(teachers.md)" in front and front.index("## For teachers") < front.index("## Next")
+    assert "| a | $x_p E$ |" in teachers  # the paper's symbols as math
+    assert "## Next" not in teachers and "Use it." not in rest
+    assert "(teachers.md)" in rest and rest.index("## For teachers") < rest.index("## Next")
     with pytest.raises(SystemExit, match="For teachers"):
         site.split_readme("# Title\n\n## Something else\n")
 
 
-def test_sources_list_every_lesson_in_course_order_and_serve_mathjax(tmp_path):
+def test_sources_list_every_lesson_in_course_order_with_its_minutes(tmp_path):
     site.write_sources(ROOT, tmp_path / "src")
     index = (tmp_path / "src" / "index.md").read_text(encoding="utf-8")
-    entries = re.findall(r"^notebooks/(\S+)$", index, re.M)
-    assert entries == [lesson.name for lesson in course.LESSONS]
+    entries = re.findall(r"^(\d\d) · (.+) · (\d+) min <notebooks/(\S+)>$", index, re.M)
+    assert [name for *_, name in entries] == [lesson.name for lesson in course.LESSONS]
+    minutes = course.lesson_minutes(ROOT)
+    for (number, title, total, name), lesson in zip(entries, course.LESSONS):
+        assert (number, title, int(total)) == (f"{lesson.number:02d}", lesson.title,
+                                               minutes[name].total)
     conf = (tmp_path / "src" / "conf.py").read_text(encoding="utf-8")
     assert "mathjax_path = 'mathjax/tex-chtml-full.js'" in conf
     assert (tmp_path / "src" / "_static" / "mathjax" / "tex-chtml-full.js").is_file()
     assert "cdn" not in conf.lower()
-    if (ROOT / "images").is_dir():
-        assert (tmp_path / "src" / "images").is_dir()
+    assert "html_use_index = False" in conf  # no empty genindex page
+    for name in ("course.css", "search.js"):
+        assert (tmp_path / "src" / "_static" / name).is_file()
+    for name in ("pipeline.png", "pipeline_narrow.png"):
+        assert (tmp_path / "src" / "_static" / "pipeline" / name).is_file()
+
+
+def _fake_lesson() -> course.Lesson:
+    return course.Lesson("11_new_lesson", "A new lesson", ("new",), "learn what E_pos is for",
+                         "lesson 10", "say what x_class does")
+
+
+def test_landing_page_is_made_from_the_lesson_registry(monkeypatch):
+    """A card per lesson of LESSONS (a new one too) with its title, one line, measured
+    minutes, what it needs and its three links; the notation as math; a start and a word
+    for teachers."""
+    lessons = (*course.LESSONS, _fake_lesson())
+    monkeypatch.setattr(pages, "LESSONS", lessons)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    minutes = {**course.lesson_minutes(ROOT), "11_new_lesson": course.Minutes(20, 9, 4)}
+    page = pages.landing_page("ViT, step by step", readme, minutes, "<picture/>", "")
+    cards = re.findall(r"^::::\{grid-item-card\} \[(\d\d) · ([^]]+)\]\(notebooks/(\S+)\.ipynb\)$"
+                       r"(.*?)^::::$", page, re.M | re.S)
+    assert [name for _, _, name, _ in cards] == [lesson.name for lesson in lessons]
+    for (_, title, name, body), lesson in zip(cards, lessons):
+        assert title == lesson.title
+        assert course.colab_url(name) in body and course.github_url(name) in body
+        assert f"About {minutes[name].total} min" in body
+        assert "**You need:**" in body
+    assert "About 30 min (+4 optional)" in cards[-1][3]
+    assert "$E_\\text{pos}$" in cards[-1][3]  # the one line, with its symbol as math
+    assert "**Start here:** [01 · Patches](notebooks/01_patches.ipynb)" in page
+    assert "## For teachers" in page and "(teachers.md)" in page
+    assert "jupyter lab notebooks/" in page  # the README's command to run it locally
+
+
+def test_notation_goes_to_tex_for_the_site_and_back_to_text_for_search():
+    assert notation.to_tex("x_p ∈ ℝ^{N×(P²·C)}") == r"x_p \in \mathbb{R}^{N\times (P^2\cdot C)}"
+    assert notation.to_tex("E_pos") == r"E_\text{pos}"
+    assert notation.with_math("cut into N = HW/P² patches, x ∈ ℝ^{H×W×C} → x_p, not `x_p`") == (
+        r"cut into $N = HW/P^2$ patches, $x \in \mathbb{R}^{H\times W\times C} \to x_p$, "
+        r"not `x_p`")
+    assert notation.with_math("write x_p E as flatten") == "write $x_p E$ as flatten"
+    assert notation.with_math("a = b, 7×7 → 14×14, (196, 768)") == "a = b, 7×7 → 14×14, (196, 768)"
+    assert notation.to_text(r"E_\text{pos} \in \mathbb{R}^{(N+1) \times D}") == (
+        "E_pos ∈ ℝ^{(N+1)×D}")
+    assert notation.to_text(r"z_0 = [x_\text{class};\, x_p^1 E;\, \dots] + E_\text{pos}") == (
+        "z_0 = [x_class; x_p¹ E; …] + E_pos")
+    assert notation.to_text(r"A = \mathrm{softmax}(qk^\top / \sqrt{d})") == "A = softmax(qk^⊤ / √d)"
+    assert notation.to_text(r"\frac{HW}{P^2} = 196") == "HW/P² = 196"
+    assert notation.to_text(r"z_{\ell-1}") == "z_{ℓ-1}"
+
+
+def test_notation_page_shows_the_papers_column_as_math():
+    page = pages.notation_page((ROOT / "README.md").read_text(encoding="utf-8"))
+    rows = [line for line in page.splitlines() if line.startswith("| ")][1:]
+    assert rows, "the README's notation table"
+    for row in rows:
+        first = row.split("|")[1].strip()
+        assert first.startswith("$") and first.endswith("$"), row
+    assert "ℝ" not in "".join(row.split("|")[1] for row in rows)  # \mathbb{R}, typeset
+
+
+def test_a_solution_shows_without_its_markers_or_hidden_tests():
+    source = ("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
+              "\n### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS\ncheck_f(f)")
+    assert extension.solution_code(source) == "def f(x):\n    return x + 1\n\ncheck_f(f)"
+
+
+def _pictures_and_alt(notebook: dict) -> list[tuple[str, int, str]]:
+    found = []
+    for cell in notebook["cells"]:
+        pictures = sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+        if pictures:
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            found.append((cell["id"], pictures, alt))
+    return found
+
+
+@pytest.mark.parametrize("lesson", course.LESSONS, ids=lambda lesson: lesson.name)
+def test_every_figure_in_every_lesson_has_alt_text(lesson):
+    """Each cell that stores a picture (a figure, an explorer's still, the pipeline) says
+    what it shows in ``metadata.mystnb.image.alt`` — MyST-NB's own key, which the site
+    makes the <img> alt — in a sentence or two, the same in both editions."""
+    editions = {edition: json.loads((ROOT / edition / f"{lesson.name}.ipynb").read_text(
+        encoding="utf-8")) for edition in course.EDITIONS}
+    found = {edition: _pictures_and_alt(nb) for edition, nb in editions.items()}
+    assert found["notebooks"] == found["solutions"], "the two editions describe alike"
+    for cell_id, pictures, alt in found["solutions"]:
+        where = f"{lesson.name}, cell {cell_id}"
+        assert pictures == 1, f"{where}: one picture per cell (one alt text each)"
+        assert len(alt.split()) >= 12, f"{where}: no alt text, or too short: {alt!r}"
+        assert not re.search(r"_images/|\.(png|jpe?g|svg)\b", alt), f"{where}: {alt!r}"
+
+
+def _channel(value: float) -> float:
+    return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+
+def _contrast(a, b) -> float:
+    """WCAG 2's contrast ratio of two matplotlib colours, computed here from scratch."""
+    from matplotlib.colors import to_rgb
+
+    lum = [0.2126 * _channel(r) + 0.7152 * _channel(g) + 0.0722 * _channel(bl)
+           for r, g, bl in (to_rgb(a), to_rgb(b))]
+    return (max(lum) + 0.05) / (min(lum) + 0.05)
+
+
+def _text_backgrounds(fig):
+    """Each visible text of a drawing with the colour behind it: its own box if it has one,
+    else the topmost filled shape under its anchor, else the white panel."""
+    for ax in fig.axes:
+        shapes = [p for p in ax.patches if p.get_visible() and p.get_facecolor()[3] > 0]
+        for text in ax.texts:
+            if not (text.get_visible() and text.get_text().strip()):
+                continue
+            box = text.get_bbox_patch()
+            if box is not None:
+                yield text, box.get_facecolor()
+                continue
+            anchor = ax.transData.transform(text.get_position())
+            under = [p for p in shapes if p.contains_point(anchor)]
+            yield text, under[-1].get_facecolor() if under else "white"
+
+
+@pytest.mark.parametrize("layout", ["wide", "narrow"])
+@pytest.mark.parametrize("highlight", [None, *diagram.HIGHLIGHTS])
+def test_every_text_of_the_pipeline_picture_reaches_4_5_to_1(highlight, layout):
+    """WCAG AA for normal text, greyed stages included, from the drawing's own colours."""
+    fig = diagram.draw_pipeline(highlight, layout=layout)
+    checked = 0
+    for text, background in _text_backgrounds(fig):
+        ratio = _contrast(text.get_color(), background)
+        assert ratio >= 4.5, f"{text.get_text()!r}: {ratio:.2f}:1 on {background}"
+        checked += 1
+    assert checked > 25
 
 
 def test_output_folder_that_holds_something_else_is_refused(tmp_path):
@@ -196,9 +342,9 @@ def browser():
 class _Offline:
     """A browser page that may talk to the local server only, and remembers what went wrong."""
 
-    def __init__(self, browser, base: str, color_scheme: str = "light"):
+    def __init__(self, browser, base: str, color_scheme: str = "light", width: int = DESKTOP):
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000},
+        self.context = browser.new_context(viewport={"width": width, "height": 1000},
                                            color_scheme=color_scheme, reduced_motion="reduce")
         self.page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
@@ -224,6 +370,13 @@ class _Offline:
                            "MathJax.startup.promise.then(() => true) : true")
         self.page.wait_for_load_state("networkidle")  # what the page asks for, it asks now
 
+    def problems(self) -> list[str]:
+        found = ([f"console error: {e}" for e in self.errors]
+                 + [f"blocked request: {b}" for b in self.blocked]
+                 + [f"failed request: {f}" for f in self.failed])
+        self.errors, self.blocked, self.failed = [], [], []
+        return found
+
     def close(self) -> None:
         self.context.close()
 
@@ -245,7 +398,30 @@ _READABLE_TEXT = """() => {
     return body.textContent;
 }"""
 
-_RAW_TEX = re.compile(r"\$[^$\n]+\$|\\\(|\\\)|\\\[|\\\]|\\begin\{")
+_RAW_TEX = re.compile(r"\$[^$\n]+\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\\text\{|\\mathbb")
+
+# Every <img> with its alt text (the attribute as written: a missing one is null).
+_ALT_TEXTS = "() => [...document.images].map(img => [img.getAttribute('src'), " \
+             "img.getAttribute('alt')])"
+
+# Code boxes whose lines run past their box (hidden until scrolled), at this width.
+_HIDDEN_CODE = """() => [...document.querySelectorAll('.bd-article pre')]
+    .filter(pre => pre.checkVisibility() && pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => pre.textContent.split('\\n').sort((a, b) => b.length - a.length)[0])"""
+
+# How wide the page is against the window, and each displayed formula wider than its box:
+# whether it scrolls in its own box, and whether that box shows a cue (the edge shadows).
+_SIDEWAYS = """() => ({
+    page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth,
+    formulas: [...document.querySelectorAll('mjx-container[display="true"]')]
+        .filter(box => box.scrollWidth > box.clientWidth + 1)
+        .map(box => { const style = getComputedStyle(box);
+                      return [style.overflowX, style.backgroundImage.includes('gradient')]; }),
+})"""
+
+# The pipeline picture's file, as the browser chose it for this width.
+_PIPELINE_SOURCE = "() => [...document.querySelectorAll('picture.vit-pipeline img')]" \
+                   ".map(img => img.currentSrc.split('/').pop())"
 
 
 def _stored_pictures(lesson: str) -> int:
@@ -253,6 +429,12 @@ def _stored_pictures(lesson: str) -> int:
     notebook = json.loads((ROOT / "notebooks" / f"{lesson}.ipynb").read_text(encoding="utf-8"))
     return sum("image/png" in output.get("data", {})
                for cell in notebook["cells"] for output in cell.get("outputs", []))
+
+
+def _described(alt: str | None) -> bool:
+    """A real alt text: words that say something, not a file's path."""
+    return bool(alt) and len(alt.split()) >= 2 and not re.search(
+        r"_images/|\.(png|jpe?g|svg|gif)$", alt)
 
 
 class _Ids(html.parser.HTMLParser):
@@ -270,13 +452,18 @@ def _ids(file: Path) -> set[str]:
     return parser.ids
 
 
+def _lesson_pages() -> list[str]:
+    return [f"notebooks/{lesson.name}.html" for lesson in course.LESSONS]
+
+
 @pytest.mark.slow
 def test_the_readme_command_builds_every_page(built):
-    """Without a browser too: every lesson has its page, and no page refers to a script,
-    stylesheet, font or picture elsewhere (links to other sites are fine)."""
+    """Without a browser too: every lesson has its page, there is no empty index page, and
+    no page refers to a script, stylesheet, font or picture elsewhere (links are fine)."""
     pages = {p.relative_to(built).as_posix() for p in site.pages_of(built)}
-    assert {f"notebooks/{lesson.name}.html" for lesson in course.LESSONS} <= pages
-    assert {"index.html", "teachers.html", "search.html"} <= pages
+    assert set(_lesson_pages()) <= pages
+    assert {"index.html", "notation.html", "teachers.html", "search.html"} <= pages
+    assert "genindex.html" not in pages
     assert (built / "_static" / "mathjax" / "tex-chtml-full.js").is_file()
     for page in site.pages_of(built):
         text = page.read_text(encoding="utf-8")
@@ -288,12 +475,23 @@ def test_the_readme_command_builds_every_page(built):
 
 
 @pytest.mark.slow
+def test_the_download_is_the_exercises_edition(built):
+    """The page shows the answers folded; the notebook it offers for download has none."""
+    for lesson in course.LESSONS:
+        offered = (built / "_sources" / "notebooks" / f"{lesson.name}.ipynb").read_text(
+            encoding="utf-8")
+        assert "BEGIN SOLUTION" not in offered and "NotImplementedError" in offered
+
+
+@pytest.mark.slow
 def test_every_page_reads_offline(built, server, browser):
-    """Each page: no console error, nothing blocked or failed, every image loaded, no raw
-    TeX, math typeset on every lesson, and every internal link leads somewhere real."""
+    """Each page at desktop width: no console error, nothing blocked or failed, every image
+    loaded and described, no raw TeX, a link to open an issue, math typeset on every lesson,
+    no code line hidden, the wide pipeline picture, and every internal link leads somewhere
+    real."""
     pages = [p.relative_to(built).as_posix() for p in site.pages_of(built)]
-    lessons = [f"notebooks/{lesson.name}.html" for lesson in course.LESSONS]
-    assert set(lessons) | {"index.html", "teachers.html", "search.html"} <= set(pages)
+    lessons = _lesson_pages()
+    issues = f"https://github.com/{course.REPOSITORY}/issues/new"
     reader = _Offline(browser, server)
     links: dict[str, str] = {}  # link -> the page it was found on
     problems = []
@@ -301,14 +499,17 @@ def test_every_page_reads_offline(built, server, browser):
         for path in pages:
             reader.open(path)
             page = reader.page
-            for kind, found in (("console error", reader.errors),
-                                ("blocked request", reader.blocked),
-                                ("failed request", reader.failed),
-                                ("image not loaded", page.evaluate(_BROKEN_IMAGES))):
-                problems += [f"{path}: {kind}: {item}" for item in found]
-            reader.errors, reader.blocked, reader.failed = [], [], []
+            problems += [f"{path}: {problem}" for problem in reader.problems()]
+            problems += [f"{path}: image not loaded: {src}"
+                         for src in page.evaluate(_BROKEN_IMAGES)]
+            problems += [f"{path}: <img src={src}> without a real alt text: {alt!r}"
+                         for src, alt in page.evaluate(_ALT_TEXTS) if not _described(alt)]
             raw = _RAW_TEX.findall(page.evaluate(_READABLE_TEXT))
             problems += [f"{path}: raw TeX in the text: {item!r}" for item in raw[:5]]
+            problems += [f"{path}: a code line hidden at {DESKTOP} px: {line!r}"
+                         for line in page.evaluate(_HIDDEN_CODE)]
+            if path != "search.html" and not page.locator(f'a[href^="{issues}"]').count():
+                problems.append(f"{path}: no link to open an issue")
             if path in lessons:
                 assert page.locator("mjx-container").count() > 10, f"{path}: math not typeset"
                 name = Path(path).stem
@@ -316,6 +517,9 @@ def test_every_page_reads_offline(built, server, browser):
                 assert colab.count() >= 1, f"{path}: no launch-in-Colab link"
                 figures = page.locator(".cell_output img").count()
                 assert figures == _stored_pictures(name), f"{path}: {figures} figures shown"
+                shown = page.evaluate(_PIPELINE_SOURCE)  # the stored output, not the narrow
+                assert len(shown) == 1 and not shown[0].endswith("_narrow.png"), shown
+                assert page.locator("button.copybtn").count() > 0, f"{path}: no copy button"
             for href in page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)"):
                 if href.startswith(server):
                     links.setdefault(href, path)
@@ -336,15 +540,153 @@ def test_every_page_reads_offline(built, server, browser):
 
 
 @pytest.mark.slow
+def test_no_page_scrolls_sideways_on_a_phone(built, server, browser):
+    """At 390 px, no page is wider than the screen: long inline code breaks, and a formula
+    too wide for the column scrolls in its own box, with a visible cue; each lesson and the
+    landing page show the narrow pipeline picture."""
+    pages = [p.relative_to(built).as_posix() for p in site.pages_of(built)]
+    reader = _Offline(browser, server, width=PHONE)
+    problems, scrolling_formulas = [], 0
+    try:
+        for path in pages:
+            reader.open(path)
+            found = reader.page.evaluate(_SIDEWAYS)
+            if found["page"] > found["window"]:
+                problems.append(f"{path}: {found['page']} px wide at {found['window']} px")
+            for overflow, cue in found["formulas"]:
+                scrolling_formulas += 1
+                if overflow not in ("auto", "scroll") or not cue:
+                    problems.append(f"{path}: a wide formula (overflow {overflow}, cue {cue})")
+            pictures = reader.page.evaluate(_PIPELINE_SOURCE)
+            if path in _lesson_pages():
+                want = [diagram.picture_name(int(Path(path).stem[:2]), "narrow")]
+                if pictures != want:
+                    problems.append(f"{path}: pipeline picture {pictures}, not {want}")
+            if path == "index.html" and pictures != [diagram.picture_name(layout="narrow")]:
+                problems.append(f"{path}: pipeline picture {pictures}")
+            problems += [f"{path}: {problem}" for problem in reader.problems()]
+    finally:
+        reader.close()
+    assert not problems, "\n".join(problems)
+    assert scrolling_formulas > 0, "no formula wider than a phone: the check checked nothing"
+
+
+@pytest.mark.slow
+def test_the_landing_page_has_a_card_per_lesson(server, browser):
+    """Title, one line, measured minutes, what it needs, and links to the page, the notebook
+    on GitHub and Colab — for every lesson of LESSONS, in course order."""
+    minutes = course.lesson_minutes(ROOT)
+    reader = _Offline(browser, server)
+    try:
+        reader.open("index.html")
+        cards = reader.page.locator(".vit-lesson-card")
+        assert cards.count() == len(course.LESSONS)
+        for i, lesson in enumerate(course.LESSONS):
+            card = cards.nth(i)
+            title = card.locator(".sd-card-title a")
+            assert title.inner_text().strip() == f"{lesson.number:02d} · {lesson.title}"
+            assert title.get_attribute("href") == f"notebooks/{lesson.name}.html"
+            text = card.inner_text()
+            assert f"About {minutes[lesson.name].total} min" in text
+            assert "You need:" in text
+            hrefs = card.locator("a").evaluate_all("as => as.map(a => a.href)")
+            assert course.colab_url(lesson.name) in hrefs
+            assert course.github_url(lesson.name) in hrefs
+        start = reader.page.locator("p.vit-start-here")
+        assert "Start here" in start.inner_text()
+        assert reader.page.locator("#for-teachers a[href='teachers.html']").count() == 1
+        assert not reader.problems()
+    finally:
+        reader.close()
+
+
+@pytest.mark.slow
+def test_a_solution_opens_on_click(server, browser):
+    """Under each exercise a folded "Show a solution"; a click shows the solutions
+    edition's code for it."""
+    lesson = "03_class_token"
+    answers = json.loads((ROOT / "solutions" / f"{lesson}.ipynb").read_text(encoding="utf-8"))
+    solved = ["".join(c["source"]) for c in answers["cells"] if "BEGIN SOLUTION" in
+              "".join(c["source"])]
+    reader = _Offline(browser, server)
+    try:
+        reader.open(f"notebooks/{lesson}.html")
+        folded = reader.page.locator("details.vit-solution")
+        assert folded.count() == len(solved) > 0
+        first = folded.first
+        code = first.locator(".vit-solution-code pre")
+        assert first.get_attribute("open") is None and not code.is_visible()
+        first.locator("summary").click()
+        assert first.get_attribute("open") is not None and code.is_visible()
+        line = extension.solution_code(solved[0]).split("\n")[2].strip()  # in the answer
+        assert line in code.inner_text()
+        assert "BEGIN SOLUTION" not in code.inner_text()
+        exercise = first.locator("xpath=preceding-sibling::div[1]")
+        assert "tag_exercise" in exercise.get_attribute("class")
+        assert not reader.problems()
+    finally:
+        reader.close()
+
+
+def _results(reader, query: str) -> list[str]:
+    reader.open(f"search.html?q={urllib.parse.quote(query)}")
+    links = reader.page.locator("#search-results ul.search li a")
+    links.first.wait_for()
+    reader.page.locator("#search-results ul.search li p.context").first.wait_for()
+    return links.evaluate_all("as => as.map(a => a.getAttribute('href'))")
+
+
+@pytest.mark.slow
 def test_search_finds_a_term_from_lesson_05(server, browser):
     reader = _Offline(browser, server)
     try:
-        reader.open(f"search.html?q={SEARCH_TERM}")
-        results = reader.page.locator("#search-results ul.search li a")
-        results.first.wait_for()
-        hrefs = results.evaluate_all("as => as.map(a => a.href)")
+        hrefs = _results(reader, SEARCH_TERM)
         assert any(SEARCH_LESSON in href for href in hrefs), hrefs
-        assert not (reader.errors or reader.blocked or reader.failed)
+        assert not reader.problems()
+    finally:
+        reader.close()
+
+
+@pytest.mark.slow
+def test_search_puts_each_lesson_first_for_its_own_title(server, browser):
+    reader = _Offline(browser, server)
+    try:
+        for lesson in course.LESSONS:
+            hrefs = _results(reader, lesson.title)
+            assert hrefs[0].startswith(f"notebooks/{lesson.name}.html"), (lesson.title, hrefs)
+        assert not reader.problems()
+    finally:
+        reader.close()
+
+
+_EXCERPTS = """() => [...document.querySelectorAll('#search-results li p.context')].map(p => ({
+    text: p.textContent,
+    marks: [...p.querySelectorAll('.highlighted')].map(mark => [
+        (mark.previousSibling || {}).textContent || '', mark.textContent,
+        (mark.nextSibling || {}).textContent || '']),
+}))"""
+
+
+@pytest.mark.slow
+def test_search_excerpts_come_from_the_page_text(server, browser):
+    """Excerpts quote the lesson (not its buttons and table of contents), show formulas as
+    text, and mark whole words only ("class", not the "class" of "classic")."""
+    reader = _Offline(browser, server)
+    try:
+        _results(reader, "class token")
+        excerpts = reader.page.evaluate(_EXCERPTS)
+        assert len(excerpts) >= len(course.LESSONS) // 2
+        for excerpt in excerpts:
+            text = excerpt["text"]
+            assert not re.search(r"Light\s*Dark|Contents|Settings|Ctrl", text), text
+            assert not _RAW_TEX.search(text) and "\\" not in text, text
+            for before, word, after in excerpt["marks"]:
+                assert word.lower().startswith(("class", "token")), word
+                assert not re.search(r"\w$", before) and not re.match(r"\w", after), (
+                    before[-10:], word, after[:10])
+        assert any("E_pos" in e["text"] or "x_class" in e["text"] for e in excerpts), (
+            "formulas shown as text in some excerpt")
+        assert not reader.problems()
     finally:
         reader.close()
 
@@ -358,17 +700,16 @@ def test_table_of_contents_lists_the_lessons_in_course_order(server, browser):
                                                  "as => as.map(a => a.getAttribute('href'))")
         lessons = [Path(h).stem for h in hrefs if h.startswith("notebooks/")]
         assert lessons == [lesson.name for lesson in course.LESSONS]
-        assert "teachers.html" in hrefs
+        assert "teachers.html" in hrefs and "notation.html" in hrefs
         search_boxes = reader.page.locator(".search-button-field").all()
         assert sum(box.is_visible() for box in search_boxes) == 1, "one search box"
     finally:
         reader.close()
 
 
-@pytest.mark.slow
-def test_a_lesson_reads_straight_from_disk(built, browser):
-    """Opened as a file (no server at all), a lesson still shows its math and figures."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def _from_disk(browser):
+    """A browser page that opens files only, and the errors and outside requests it met."""
+    context = browser.new_context(viewport={"width": DESKTOP, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     blocked, errors = [], []
@@ -376,6 +717,13 @@ def test_a_lesson_reads_straight_from_disk(built, browser):
         "file://") else (blocked.append(route.request.url), route.abort()))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    return context, page, blocked, errors
+
+
+@pytest.mark.slow
+def test_a_lesson_reads_straight_from_disk(built, browser):
+    """Opened as a file (no server at all), a lesson still shows its math and figures."""
+    context, page, blocked, errors = _from_disk(browser)
     try:
         lesson = course.LESSONS[0].name
         page.goto((built / "notebooks" / f"{lesson}.html").as_uri(), wait_until="load")
@@ -386,6 +734,40 @@ def test_a_lesson_reads_straight_from_disk(built, browser):
         assert not (blocked or errors), (blocked, errors)
     finally:
         context.close()
+
+
+@pytest.mark.slow
+def test_search_works_straight_from_disk(built, browser):
+    """From disk too: results, ranked, with excerpts, and no error (nothing is fetched)."""
+    context, page, blocked, errors = _from_disk(browser)
+    try:
+        page.goto((built / "search.html").as_uri() + "?q=" + SEARCH_TERM, wait_until="load")
+        page.locator("#search-results ul.search li p.context").first.wait_for()
+        hrefs = page.locator("#search-results ul.search li a").evaluate_all(
+            "as => as.map(a => a.getAttribute('href'))")
+        assert any(SEARCH_LESSON in href for href in hrefs), hrefs
+        assert not (blocked or errors), (blocked, errors)
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+@pytest.mark.parametrize("path", ["index.html", f"notebooks/{SEARCH_LESSON}.html"])
+def test_screenshots_at_desktop_and_phone_width(server, browser, path, width):
+    """The landing page and a lesson as a reader sees them at 1400 and 390 px: the top of
+    the page, and the whole page (kept as artifacts: look at them)."""
+    reader = _Offline(browser, server, width=width)
+    try:
+        reader.open(path)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = "site_landing" if path == "index.html" else f"site_{SEARCH_LESSON}"
+        reader.page.screenshot(path=str(SCREENSHOTS / f"{name}_{width}px.png"))
+        reader.page.screenshot(path=str(SCREENSHOTS / f"{name}_{width}px_full.png"),
+                               full_page=True)
+        assert not reader.problems()
+    finally:
+        reader.close()
 
 
 @pytest.mark.slow
@@ -406,6 +788,6 @@ def test_screenshot_of_a_lesson(server, browser, scheme):
         still = heading.locator("xpath=..").locator(".cell_output img").last
         still.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"site_{SEARCH_LESSON}_explorer_{scheme}.png"))
-        assert not (reader.errors or reader.blocked or reader.failed)
+        assert not reader.problems()
     finally:
         reader.close()

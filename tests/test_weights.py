@@ -173,7 +173,8 @@ def test_wrong_library_and_wrong_keys():
     prefixed = {f"module.{k}": v for k, v in _small_timm().state_dict().items()}
     with pytest.raises(ValueError, match=r"'module\.' \(saved from DataParallel\)"):
         convert_state_dict(prefixed, "timm")
-    with pytest.raises(ValueError, match="source must be 'torchvision' or 'timm', got 'jax'"):
+    with pytest.raises(ValueError, match="source must be 'torchvision', 'timm' or "
+                                         "'timm-naflex', got 'jax'"):
         convert_state_dict({}, "jax")
 
 

@@ -16,12 +16,15 @@ its checkers are in ``exercises/<module>.py``, its explorer, if any, in
   and timm's weights
 - 09 :mod:`~vit_tutorial.attention_maps` — what a trained ViT learns (Figures 7 and 6)
 - 10 :mod:`~vit_tutorial.after_the_paper` — FlexiViT, 2-D RoPE, registers
+- 11 :mod:`~vit_tutorial.native_resolution` (and ``native_resolution_figures``) — any shape,
+  any size: NaViT's packing and SigLIP 2's NaFlex (on the lesson floor: the model reads
+  NaFlex batches with it)
 
 Below them, small helpers (``_checks``, ``grid``, ``figures``, ``files``, ``checkpoints``,
 ``threads``, ``data``, ``lesson_time``); above them, the faces (``train``, ``experiments``,
-``course_model``, ``exercises``, ``explorers``, ``widgets``, ``classroom``, ``editions``,
-``course``, ``site``, ``diagram``, ``benchmark``). The README's "For contributors" says
-what may import what; ``tests/test_architecture.py`` checks it.
+``native_experiment``, ``course_model``, ``exercises``, ``explorers``, ``widgets``,
+``classroom``, ``editions``, ``course``, ``site``, ``diagram``, ``benchmark``). The README's
+"For contributors" says what may import what; ``tests/test_architecture.py`` checks it.
 """
 
 __version__ = "0.2.0"

@@ -15,7 +15,15 @@ import torch
 
 __all__ = ["to_pair", "check_tensor", "check_positive_int", "check_divisible",
            "check_num_prefix_tokens", "check_heads", "check_choice", "check_bool",
-           "check_positive_number", "check_float_dtype", "work_dtype"]
+           "check_positive_number", "check_float_dtype", "work_dtype", "MAX_VALUES",
+           "check_size", "check_same_device", "check_like_weights", "check_dropout",
+           "check_has_values"]
+
+#: The most values one tensor may hold when its size comes from an argument: 2**28, 1 GiB
+#: in float32. Far above anything the course builds (ViT-H's largest weight holds 6.6
+#: million), and a size past it is almost always a slip (pixels for patches, a 10**5 grid);
+#: it is refused before anything is allocated, instead of failing in torch's allocator.
+MAX_VALUES = 2 ** 28
 
 
 def check_positive_int(value: object, name: str) -> int:
@@ -150,3 +158,57 @@ def check_float_dtype(dtype: object) -> torch.dtype:
 def work_dtype(dtype: torch.dtype) -> torch.dtype:
     """The dtype to compute in: float64 stays float64, everything else is float32."""
     return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def check_size(count: int, what: str, fix: str) -> int:
+    """Return ``count`` if a tensor of that many values is within :data:`MAX_VALUES`;
+    otherwise a ``ValueError`` naming ``what`` would be built, and ``fix``."""
+    if count > MAX_VALUES:
+        raise ValueError(f"{what} would hold {count:,} values, more than the course's limit of "
+                         f"{MAX_VALUES:,} (2**28, 1 GiB in float32) for one tensor; {fix}")
+    return count
+
+
+def check_same_device(x: torch.Tensor, name: str, other: torch.Tensor, other_name: str,
+                      mover: str | None = None) -> None:
+    """Raise a ``ValueError`` that says which is where if ``x`` and ``other`` are on
+    different devices (torch's own message names neither). ``mover`` names what moves
+    ``other`` (e.g. ``"the EncoderBlock"`` for its weights); default ``other_name``."""
+    if x.device != other.device:
+        raise ValueError(f"device mismatch: {name} on {x.device}, {other_name} on "
+                         f"{other.device}; move {name} with .to('{other.device}'), or "
+                         f"{mover or other_name} with .to('{x.device}')")
+
+
+def check_like_weights(x: torch.Tensor, name: str, weight: torch.Tensor, owner: str
+                       ) -> torch.Tensor:
+    """Return ``x`` if it is floating point, on the device of a module's ``weight`` and in its
+    dtype; otherwise say what differs and how to fix it. ``owner`` names the module."""
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be floating point, got {x.dtype}; convert with .float()")
+    check_same_device(x, name, weight, f"the {owner}'s weights", f"the {owner}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{owner}'s weights are {weight.dtype} but the {name} are {x.dtype}; "
+                        f"convert the {name} with {name}.to({weight.dtype}) (or the model with "
+                        f"model.to({x.dtype}))")
+    return x
+
+
+def check_dropout(value: object) -> float:
+    """Return ``value`` as a float if it is a number in [0, 1) (NumPy's too)."""
+    hint = "the paper uses 0.1 for some runs and 0 at inference"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"dropout must be a number in [0, 1), got {value!r} of type "
+                        f"{type(value).__name__}; {hint}")
+    if not 0 <= value < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), got {value!r}; {hint}")
+    return float(value)
+
+
+def check_has_values(x: torch.Tensor, name: str, what: str) -> torch.Tensor:
+    """Return ``x`` unless it is on the ``meta`` device, which holds shapes but no values
+    (so no number ``what`` can be computed from it)."""
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is on the meta device, which holds shapes but no values, so "
+                         f"{what} can't be computed; compute {name} on the CPU or a GPU")
+    return x

@@ -19,8 +19,10 @@ from __future__ import annotations
 import torch
 
 from vit_tutorial._checks import (
+    check_has_values,
     check_num_prefix_tokens,
     check_positive_int,
+    check_same_device,
     check_tensor,
     to_pair,
 )
@@ -60,6 +62,7 @@ def row_column_score(similarity: torch.Tensor, axis: str = "both", min_steps: in
     if similarity.ndim != 4 or similarity.shape[:2] != similarity.shape[2:]:
         raise ValueError(f"similarity must have shape (H/P, W/P, H/P, W/P), got "
                          f"{tuple(similarity.shape)}; compute it with position_similarity")
+    check_has_values(similarity, "similarity", "a score")
     if axis not in ("rows", "columns", "both"):
         raise ValueError(f"axis must be 'rows', 'columns' or 'both', got {axis!r}")
     grid = tuple(similarity.shape[:2])
@@ -133,6 +136,10 @@ def mean_attention_distance(attention, grid_size: int | tuple[int, int],
         does not say how it treats the class token; other choices shift the numbers a little.
     """
     if isinstance(attention, (list, tuple)):
+        if not attention:
+            raise ValueError("attention is an empty list; pass one (B, h, T, T) tensor per "
+                             "layer, as forward_features(images, return_attention=True) "
+                             "returns them")
         return torch.stack([mean_attention_distance(a, grid_size, patch_size, num_prefix_tokens,
                                                     query_mask)
                             for a in attention])  # L x (h,) -> (L, h)
@@ -280,11 +287,7 @@ def attention_rollout(attentions, head_fusion: str = "mean") -> torch.Tensor:
     first = check_tensor(attentions[0], "attentions[0]")
     rollout = None
     for index, layer in enumerate(attentions):
-        check_tensor(layer, f"attentions[{index}]")
-        if layer.ndim != 4 or layer.shape[-1] != layer.shape[-2] or (
-                layer.shape[0], layer.shape[-1]) != (first.shape[0], first.shape[-1]):
-            raise ValueError(f"attentions[{index}] must have shape (B, h, T, T) like the first "
-                             f"layer's {tuple(first.shape)}, got {tuple(layer.shape)}")
+        _check_rollout_layer(layer, index, first)
         fused = getattr(layer, head_fusion)(dim=1)  # (B, h, T, T) -> (B, T, T)
         fused = fused.values if head_fusion != "mean" else fused
         eye = torch.eye(layer.shape[-1], dtype=layer.dtype, device=layer.device)  # (T, T)
@@ -292,6 +295,31 @@ def attention_rollout(attentions, head_fusion: str = "mean") -> torch.Tensor:
         step = step / step.sum(dim=-1, keepdim=True)  # rows sum to 1 again
         rollout = step if rollout is None else step @ rollout  # (B, T, T)
     return rollout
+
+
+def _check_rollout_layer(layer: object, index: int, first: torch.Tensor) -> None:
+    """One layer's weights for the rollout: the first layer's shape, dtype and device, and
+    softmax rows (each >= 0, summing to 1) — not the scores before the softmax."""
+    name = f"attentions[{index}]"
+    check_tensor(layer, name)
+    if layer.ndim != 4 or layer.shape[-1] != layer.shape[-2] or (
+            layer.shape[0], layer.shape[-1]) != (first.shape[0], first.shape[-1]):
+        raise ValueError(f"{name} must have shape (B, h, T, T) like the first "
+                         f"layer's {tuple(first.shape)}, got {tuple(layer.shape)}")
+    if not layer.is_floating_point():
+        raise TypeError(f"{name} must hold floating-point weights, got {layer.dtype}")
+    if layer.dtype != first.dtype:
+        raise TypeError(f"{name} is {layer.dtype} but attentions[0] {first.dtype}; convert all "
+                        f"layers to one dtype, e.g. [a.float() for a in attentions]")
+    check_same_device(layer, name, first, "attentions[0]")
+    rows = layer.double().sum(dim=-1)  # (B, h, T)
+    tolerance = 1e-3 if layer.element_size() >= 4 else 2e-2  # float16 and bfloat16: coarser
+    if layer.device.type != "meta" and (layer.min() < 0 or (rows - 1).abs().max() > tolerance):
+        raise ValueError(f"{name} is not attention weights: each row must be >= 0 and sum to "
+                         f"1 (a softmax), but its values go down to {layer.min().item():.3g} "
+                         f"and its rows sum to {rows.min().item():.3g}…{rows.max().item():.3g}; "
+                         f"pass the weights after the softmax, scores.softmax(-1), as "
+                         f"forward_features(images, return_attention=True) returns them")
 
 
 def rollout_map(rollout: torch.Tensor, grid_size: int | tuple[int, int],

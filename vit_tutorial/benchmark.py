@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from vit_tutorial.files import interruptible
+
 __all__ = ["Case", "time_case", "input_pipeline_case", "embedding_case", "resize_cases",
            "vit_case", "main"]
 
@@ -200,6 +202,7 @@ CASES = {"input": lambda: [input_pipeline_case()], "embedding": lambda: [embeddi
          "resize": resize_cases, "vit": lambda: [vit_case()]}
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vit_tutorial.benchmark",
                                      description=__doc__.split("\n\n")[0])

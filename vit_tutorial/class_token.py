@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_positive_int, check_tensor
+from vit_tutorial._checks import check_positive_int, check_same_device, check_tensor
 
 __all__ = ["ClassToken", "prepend_class_token", "plot_token_sequence"]
 
@@ -58,6 +58,7 @@ def prepend_class_token(tokens: torch.Tensor, cls_token: torch.Tensor) -> torch.
         if not value.is_floating_point():
             raise TypeError(f"{name} must be floating point, got dtype {value.dtype}; embeddings "
                             f"are real numbers: convert with {name}.float()")
+    check_same_device(tokens, "tokens", cls_token, "cls_token")
     single = tokens.ndim == 2
     x = tokens.unsqueeze(0) if single else tokens  # (N, D) -> (1, N, D)
     cls = cls_token.reshape(1, 1, D).expand(x.shape[0], -1, -1)  # (1, 1, D) -> (B, 1, D), a view

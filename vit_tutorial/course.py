@@ -1,7 +1,7 @@
 """The course's table of contents, its two editions, and its one GitHub address.
 
 The lessons are written once, with their solutions, in ``solutions/`` (the teacher's
-edition, the source); ``python -m vit_tutorial.classroom editions`` makes the learner's
+edition, the source); ``python -m vit_tutorial.editions --write`` makes the learner's
 edition in ``notebooks/`` from it (the exercises without their answers). Everything that
 links to the repository or describes a lesson — the README's lesson table, each notebook's
 badge line, its lesson card with the measured minutes, its Colab setup cell and its
@@ -20,11 +20,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vit_tutorial.files import atomic_write
+from vit_tutorial.exercises import CHECKERS
+from vit_tutorial.files import atomic_write, interruptible
 from vit_tutorial.lesson_time import Minutes, measure
 
 __all__ = ["REPOSITORY", "BRANCH", "EDITIONS", "SOURCE", "LESSONS", "Lesson", "Minutes",
-           "colab_url", "badge_markdown", "setup_cell_source", "pipeline_cell_source",
+           "colab_url", "badge_markdown", "classroom_banner", "exercise_points",
+           "setup_cell_source", "pipeline_cell_source",
            "measure", "lesson_card", "lesson_table", "find_root", "out_of_date", "write",
            "sync_notebook", "lesson_minutes", "notebook_text", "github_url"]
 
@@ -110,6 +112,15 @@ LESSONS = (
            "lessons 01–08",
            "resize patch-embedding filters so that tokens stay the same, rotate queries and "
            "keys by 2-D RoPE, add register tokens, and read what each one measures"),
+    Lesson("11_native_resolution", "Any shape, any size", ("native_resolution",),
+           "NaViT's Patch n' Pack and SigLIP 2's NaFlex: each image keeps its aspect ratio "
+           "under a token budget, gets E_pos for its own grid, and is batched by padding with "
+           "a mask or by packing — built by hand, matched to timm's NaFlexVit, measured on "
+           "digits",
+           "lessons 01–08, and lesson 06's resize of E_pos",
+           "cut any image into patches with coordinates under a token budget, give each image "
+           "its own (or a factorized) E_pos, pad or pack sequences with the right attention "
+           "mask, and load timm's NaFlexVit"),
 )
 
 # --- the generated cells -------------------------------------------------------------------
@@ -144,6 +155,28 @@ def badge_markdown(lesson: str, edition: str = "notebooks") -> str:
             f"[exercises edition]({github_url(lesson, 'notebooks')})")
 
 
+def classroom_banner(lesson: str) -> str:
+    """The first cell of what a class receives (``classroom student``, nbgrader's release):
+    no link to either edition, since the exercises edition links to the solutions."""
+    found = next((x for x in LESSONS if x.name == lesson), None)
+    title = f"lesson {found.number:02d} of " if found else "a lesson of "
+    return (f"**Classroom edition** — {title}*ViT, step by step*. Every exercise waits for "
+            f"your answer where a cell says `# YOUR CODE HERE`; run it, and its checker says "
+            f"what is right and what is not. Your teacher has the answers.")
+
+
+def exercise_points(lesson: str) -> dict[str, int]:
+    """Each exercise's checker and its points in a graded class, in lesson order, as declared
+    once in :data:`vit_tutorial.exercises.CHECKERS` (a ``ValueError`` if they are not)."""
+    points = CHECKERS.get(lesson, (None, None))[1]
+    if not isinstance(points, dict) or not all(
+            isinstance(p, int) and p > 0 for p in points.values()):
+        raise ValueError(f"vit_tutorial.exercises.CHECKERS[{lesson!r}] must map each checker "
+                         f"of the lesson to its points (a positive int), as in (module, "
+                         f"{{'check_x_answers': 1, 'check_x': 3}}); got {points!r}")
+    return dict(points)
+
+
 def setup_cell_source() -> str:
     """The first code cell of every lesson: install the package on Colab, nothing locally."""
     return (
@@ -165,13 +198,17 @@ def pipeline_cell_source(lesson: Lesson) -> str:
 
 
 def lesson_card(lesson: Lesson, minutes: Minutes) -> str:
-    """The lesson card under the title: time, what it assumes, what you can do after it."""
+    """The lesson card under the title: time, what it assumes, what you can do after it, and
+    what its exercises are worth in a graded class (:func:`exercise_points`)."""
     optional = (f", plus {minutes.optional} optional (*Going deeper*)"
                 if minutes.optional else "")
+    points = exercise_points(lesson.name)
     return (f"> **About {minutes.total} minutes** ({minutes.main} reading and running, "
             f"{minutes.exercises} exercises{optional}). "
             f"**You need:** {lesson.assumes}. "
-            f"**After it you can** {lesson.outcome}.")
+            f"**After it you can** {lesson.outcome}. "
+            f"**Exercises:** {len(points)}, worth {sum(points.values())} points in a graded "
+            f"class.")
 
 
 def lesson_table(minutes: dict[str, Minutes]) -> str:
@@ -336,6 +373,7 @@ def find_root(root: Path | None = None) -> Path:
                             f"folder); run this from a clone of the course, or pass --root")
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vit_tutorial.course",

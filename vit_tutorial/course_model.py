@@ -1,6 +1,6 @@
 """The course model of lesson 09, measured: Figure 7's three panels and Figure 6 as numbers.
 
-Run (about 5 minutes per seed on one CPU thread; writes ``results/course_model.json``)::
+Run (about 8 minutes per seed on a free CPU core; writes ``results/course_model.json``)::
 
     python -m vit_tutorial.course_model --force
 
@@ -35,7 +35,13 @@ from vit_tutorial.attention_maps import (
     uniform_attention_distance,
 )
 from vit_tutorial.data import digits, place_digits
-from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
+from vit_tutorial.files import (
+    OutputPathError,
+    atomic_write,
+    check_outputs,
+    interruptible,
+    output_file,
+)
 from vit_tutorial.model import TINY_VIT_CONFIG, evaluate
 from vit_tutorial.patch_embedding import principal_components
 from vit_tutorial.similarity import locality_score, pos_embed_of, position_similarity
@@ -119,17 +125,21 @@ def load_results(path: Path = RESULTS) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vit_tutorial.course_model",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", default=str(RESULTS),
+                        help=f"a file, or a folder ending in / for {RESULTS.name} inside it "
+                             f"(default: the package's results/{RESULTS.name})")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args(argv)
     if any(not 0 <= s <= MAX_SEED for s in args.seeds):
         parser.error(f"--seeds must be from 0 to {MAX_SEED}")
-    try:
-        check_output_path(args.output, force=args.force)
+    try:  # before the training, not after it
+        args.output = output_file(args.output, RESULTS.name)
+        check_outputs({"--output": args.output}, force=args.force)
     except OutputPathError as error:
         parser.error(str(error))
     start = time.perf_counter()

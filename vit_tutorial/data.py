@@ -9,7 +9,7 @@ import torch
 
 from vit_tutorial._checks import to_pair
 
-__all__ = ["grace_hopper", "digits", "place_digits"]
+__all__ = ["grace_hopper", "sample_image", "digits", "place_digits"]
 
 
 def grace_hopper(image_size: int | tuple[int, int] = 224) -> torch.Tensor:
@@ -38,6 +38,29 @@ def grace_hopper(image_size: int | tuple[int, int] = 224) -> torch.Tensor:
         v2.ToDtype(torch.float32, scale=True),  # uint8 0..255 -> float 0..1
     ])
     return transform(photo)  # (3, H, W)
+
+
+def sample_image(name: str = "grace_hopper.jpg") -> torch.Tensor:
+    """One of the pictures matplotlib ships, whole, as a float RGB image in [0, 1] (a
+    transparent background becomes white): ``"grace_hopper.jpg"`` (600 × 512, a photo),
+    ``"logo2.png"`` (130 × 542, matplotlib's logo) or ``"Minduka_Present_Blue_Pack.png"``
+    (128 × 128).
+
+    Returns:
+        ``(3, H, W)`` float32.
+    """
+    from matplotlib import cbook
+    from PIL import Image  # Pillow comes with matplotlib
+
+    choices = ("grace_hopper.jpg", "logo2.png", "Minduka_Present_Blue_Pack.png")
+    if name not in choices:
+        raise ValueError(f"name must be one of {', '.join(map(repr, choices))}, got {name!r}")
+    with cbook.get_sample_data(name) as f:  # bundled with matplotlib
+        picture = Image.open(f).convert("RGBA")
+    white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+    rgb = Image.alpha_composite(white, picture).convert("RGB")
+    pixels = torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
+    return pixels.reshape(rgb.size[1], rgb.size[0], 3).permute(2, 0, 1).float() / 255
 
 
 DIGITS_TEST_SIZE = 360  # of 1,797 images: 20 % held out, the same split for every lesson

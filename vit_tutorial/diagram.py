@@ -14,9 +14,15 @@ out of date without comparing pixels (which differ between matplotlib versions):
     python -m vit_tutorial.diagram            # list out-of-date pictures (exit status 1)
     python -m vit_tutorial.diagram --write    # redraw them
 
+For phones the same drawing comes in a narrow layout (``layout="narrow"``,
+``pipeline_narrow.png``, ``pipeline_03_narrow.png`` …): cut into ``SEGMENTS`` of at most two
+stages, stacked one under the other, so its text keeps its size on a small screen. Every text
+of both layouts reaches a contrast of 4.5:1 against what is behind it, greyed stages too.
+
 Why one module: it draws one picture. Its twenty-odd small drawing helpers (one per stage
 of the pipeline) share one coordinate layout and one colour scheme, and only make sense
-read together.
+read together; the narrow layout reuses all of them, through windows onto the same
+coordinates.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import importlib.util
 import io
 import numbers
 import os
+import re
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +45,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-__all__ = ["STEPS", "HIGHLIGHTS", "draw_pipeline", "pipeline_png", "show_pipeline",
-           "fingerprint", "read_fingerprint", "out_of_date", "write"]
+from vit_tutorial.files import OutputPathError, atomic_write, check_writable, interruptible
+
+__all__ = ["STEPS", "HIGHLIGHTS", "SEGMENTS", "LAYOUTS", "draw_pipeline", "pipeline_png",
+           "show_pipeline", "picture_name", "contrast", "fingerprint", "read_fingerprint",
+           "out_of_date", "write"]
 
 # Lesson number -> the step its picture highlights (the lead adjusts this table).
 STEPS: dict[int, str] = {
@@ -52,6 +63,7 @@ STEPS: dict[int, str] = {
     8: "model",
     9: "attention",
     10: "after_the_paper",
+    11: "native_resolution",
 }
 
 # The stages of the drawing, in the order the data flows through them.
@@ -92,6 +104,10 @@ HIGHLIGHTS: dict[str, Highlight] = {
         ("class_token", "+ register tokens"),
         ("encoder", "2-D RoPE: q, k rotated in every\nMSA, instead of adding E$_{pos}$"),),
                                  "MSA"),
+    "native_resolution": Highlight("any shape, any size",
+                                   ("image", "patches", "flatten", "position"), (
+        ("flatten", "N per image: aspect kept, within a token budget"),
+        ("position", "E$_{pos}$ resized per image;\npadding masked, or images packed"),)),
 }
 
 # Okabe–Ito colours (safe for colour-blind readers); greys for the stages not highlighted.
@@ -101,7 +117,10 @@ POSITION = "#CC79A7"  # reddish purple: E_pos
 ENCODER = "#0072B2"  # blue: the Transformer encoder
 HEAD = "#009E73"  # bluish green: the MLP head
 ACCENT = "#D55E00"  # vermillion: the highlight frame and notes
-INK, DIM_INK, DIM_FILL = "#222222", "#A8A8A8", "#E4E4E4"
+# Every text reaches 4.5:1 against what is behind it (WCAG AA), greyed stages too.
+INK, DIM_INK, DIM_FILL = "#222222", "#666666", "#EBEBEB"
+NOTE_INK = "#B34700"  # a darker vermillion: the notes' text on white
+ARROW, DIM_ARROW = "#555555", "#949494"  # 3:1 on white, as graphics need
 
 WIDTH, HEIGHT = 88.0, 49.0  # drawing units: 10 per inch, so 880 × 490 px at 100 dpi
 DPI = 200  # 1760 × 980 px: sharp on GitHub's ~880 px wide README column
@@ -110,6 +129,24 @@ ROW1, ROW2 = 32.2, 11.3  # y of the bottom of each row's drawings
 
 
 # ----- colours and text ---------------------------------------------------------------------
+
+def _luminance(colour: str) -> float:
+    """Relative luminance of a ``#rrggbb`` colour (WCAG 2)."""
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _on(fill: str) -> str:
+    """White or black text on a coloured box, whichever reads better."""
+    return "#FFFFFF" if contrast("#FFFFFF", fill) >= 4.5 else "#000000"
+
 
 def _ink(lit: bool) -> str:
     return INK if lit else DIM_INK
@@ -133,13 +170,13 @@ def _box(ax, x0: float, y0: float, w: float, h: float, colour: str, lit: bool,
                                 facecolor=_fill(colour, lit), edgecolor="none"))
     if text:
         ax.text(x0 + w / 2, y0 + h / 2, text, ha="center", va="center", fontsize=size,
-                color="white" if lit else "#8A8A8A", weight="bold")
+                color=_on(colour) if lit else DIM_INK, weight="bold")
 
 
 def _arrow(ax, start: tuple[float, float], end: tuple[float, float], lit: bool) -> None:
     """A straight arrow: dark grey, or pale when its stage is not highlighted."""
     ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14,
-                                 linewidth=1.6, color="#555555" if lit else "#C8C8C8",
+                                 linewidth=1.6, color=ARROW if lit else DIM_ARROW,
                                  shrinkA=0, shrinkB=0))
 
 
@@ -293,7 +330,7 @@ def _draw_encoder(ax, lit: set[str], part: str | None) -> None:
              size=FONT - 0.5)
         _arrow(ax, (x0 + 14.7, y + 1.6), (x0 + 16.5, y + 1.6), on)
         ax.text(x0 + 17.3, y + 1.6, "⊕", ha="center", va="center", fontsize=FONT + 4,
-                color=_fill(ENCODER, on))
+                color=_ink(on))
         ax.plot([x0 + 4.2, x0 + 3.4, x0 + 3.4, x0 + 17.3, x0 + 17.3],
                 [y + 1.6, y + 1.6, y + 3.75, y + 3.75, y + 2.5],
                 color=_fill(ENCODER, on), linewidth=1.2)  # the residual path, around LN + MSA
@@ -321,18 +358,22 @@ def _draw_head(ax, lit: set[str]) -> None:
 
 # ----- arrows, frame, notes and title ---------------------------------------------------------
 
-def _draw_arrows(ax, lit: set[str]) -> None:
-    """The flow between stages; an arrow is dark when both its ends are highlighted."""
+def _draw_arrows(ax, lit: set[str], segments: tuple[tuple[str, ...], ...] = ()) -> None:
+    """The flow between stages; an arrow is dark when both its ends are highlighted. With
+    ``segments`` (the narrow layout), only the arrows inside a segment."""
     y1, y2 = ROW1 + 6, ROW2 + 5.5  # the middle of each row's drawings
     flow = (("image", "patches", 14.4, 17.6, y1), ("patches", "flatten", 30.4, 34.6, y1),
             ("flatten", "projection", 49.4, 52.1, y1), ("projection", "embeddings", 59.9, 66.1, y1),
             ("class_token", "position", 16.6, 20.4, y2), ("position", "encoder", 36.3, 39.1, y2),
             ("encoder", "output", 60.4, 64.8, y2), ("output", "head", 67.1, 73.1, y2))
     for a, b, x0, x1, y in flow:
-        _arrow(ax, (x0, y), (x1, y), a in lit and b in lit)
+        if not segments or any(a in seg and b in seg for seg in segments):
+            _arrow(ax, (x0, y), (x1, y), a in lit and b in lit)
+    if segments:
+        return
     on = "embeddings" in lit and "class_token" in lit  # the line wrap: row 1 -> row 2
     ax.plot([75.2, 75.2, 9.5, 9.5], [ROW1 - 5.6, ROW2 + 14.6, ROW2 + 14.6, ROW2 + 13],
-            color="#555555" if on else "#C8C8C8", linewidth=1.6, solid_joinstyle="round")
+            color=ARROW if on else DIM_ARROW, linewidth=1.6, solid_joinstyle="round")
     _arrow(ax, (9.5, ROW2 + 13.2), (9.5, ROW2 + 10.6), on)
 
 
@@ -345,14 +386,14 @@ _BOUNDS = {stage: (x0, y[0], x1, y[1]) for stage, x0, x1, y in (
     ("encoder", 38.6, 61.0, _Y2), ("output", 61.8, 70.6, _Y2), ("head", 71.6, 86.6, _Y2))}
 
 
-def _runs(lit: set[str]) -> list[tuple[str, ...]]:
-    """Highlighted stages, grouped into runs of neighbours on the same row."""
+def _runs(lit: set[str], together) -> list[tuple[str, ...]]:
+    """Highlighted stages, grouped into runs of neighbours that ``together(a, b)`` allows
+    in one frame (the same row; the same segment, in the narrow layout)."""
     runs: list[list[str]] = []
     previous = None
     for stage in STAGES:
         if stage in lit:
-            same_row = previous is not None and _BOUNDS[previous][1] == _BOUNDS[stage][1]
-            if runs and previous in runs[-1] and same_row:
+            if runs and previous in runs[-1] and together(previous, stage):
                 runs[-1].append(stage)
             else:
                 runs.append([stage])
@@ -360,16 +401,26 @@ def _runs(lit: set[str]) -> list[tuple[str, ...]]:
     return [tuple(run) for run in runs]
 
 
-def _draw_frames(ax, lit: set[str]) -> None:
+def _draw_frames(ax, lit: set[str], segments: tuple[tuple[str, ...], ...] = ()) -> None:
     """A vermillion frame around each run of highlighted stages (none when all are lit)."""
     if lit == set(STAGES):
         return
-    for run in _runs(lit):
+    if segments:
+        together = lambda a, b: any(a in seg and b in seg for seg in segments)  # noqa: E731
+    else:
+        together = lambda a, b: _BOUNDS[a][1] == _BOUNDS[b][1]  # noqa: E731
+    for run in _runs(lit, together):
         x0, y0 = _BOUNDS[run[0]][:2]
         x1, y1 = _BOUNDS[run[-1]][2:]
         ax.add_patch(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, facecolor="none",
                                     boxstyle="round,pad=0,rounding_size=1.2",
                                     edgecolor=ACCENT, linewidth=2.2))
+
+
+def _note_style() -> dict:
+    return {"fontsize": FONT - 0.5, "color": NOTE_INK, "weight": "bold", "linespacing": 1.15,
+            "bbox": {"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": ACCENT,
+                     "linewidth": 1.4}}
 
 
 def _draw_notes(ax, notes: tuple[tuple[str, str], ...]) -> None:
@@ -378,11 +429,7 @@ def _draw_notes(ax, notes: tuple[tuple[str, str], ...]) -> None:
         x0, y0, x1, y1 = _BOUNDS[stage]
         top = y0 > ROW2 + 12  # row 1: left-aligned, clear of the title
         ax.text(x0 if top else (x0 + x1) / 2, y1 + 0.8 if top else y0 - 0.7, text,
-                ha="left" if top else "center", va="bottom" if top else "top",
-                fontsize=FONT - 0.5, color=ACCENT,
-                weight="bold", linespacing=1.15,
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
-                      "edgecolor": ACCENT, "linewidth": 1.4})
+                ha="left" if top else "center", va="bottom" if top else "top", **_note_style())
 
 
 def _title(highlight: str | None) -> str:
@@ -393,7 +440,98 @@ def _title(highlight: str | None) -> str:
     return f"Lesson {', '.join(lessons)}: {caption}" if lessons else caption.capitalize()
 
 
+# ----- the narrow layout: the same drawing, cut into segments stacked for a phone ------------
+
+# Each segment is a window onto the wide drawing, at most two stages wide.
+SEGMENTS = (("image", "patches"), ("flatten", "projection"), ("embeddings",),
+            ("class_token", "position"), ("encoder",), ("output", "head"))
+NOTE_CHARACTERS = 22  # a note's line in the narrow layout
+_NOTE_LINE, _CHARACTER = 2.0, 0.82  # a note's line height and a character's width, in units
+_GAP, _MARGIN = 2.8, 1.2  # between segments (an arrow), and around them
+
+
+def _note_lines(text: str) -> list[str]:
+    """A note wrapped to ``NOTE_CHARACTERS``, counting ``E$_{pos}$`` as the 4 it shows."""
+    lines: list[str] = []
+    for word in text.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and len(re.sub(r"\$[^$]*\$", "xxx", joined)) <= NOTE_CHARACTERS:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines
+
+
+def _window(segment: tuple[str, ...], notes: dict[str, str]) -> tuple[float, ...]:
+    """The part of the wide drawing a segment shows (x0, y0, x1, y1), its notes included."""
+    x0 = min(_BOUNDS[s][0] for s in segment) - 0.6
+    x1 = max(_BOUNDS[s][2] for s in segment) + 0.6
+    y0 = min(_BOUNDS[s][1] for s in segment) - 0.4
+    y1 = max(_BOUNDS[s][3] for s in segment) + 0.4
+    for stage in segment:
+        if stage in notes:
+            height = 0.8 + len(_note_lines(notes[stage])) * _NOTE_LINE + 0.6
+            if _BOUNDS[stage][1] > ROW2 + 12:
+                y1 += height  # row 1: the note above
+            else:
+                y0 -= height  # row 2: below
+    return x0, y0, x1, y1
+
+
+def _draw_narrow_notes(ax, segment, notes: dict[str, str], window) -> None:
+    """A segment's callouts, wrapped to the narrow width and kept inside its window."""
+    for stage in segment:
+        if stage not in notes:
+            continue
+        x0, y0, x1, y1 = _BOUNDS[stage]
+        lines = _note_lines(notes[stage])
+        half = max(map(len, lines)) * _CHARACTER / 2 + 0.6
+        x = min(max((x0 + x1) / 2, window[0] + half), window[2] - half)
+        top = y0 > ROW2 + 12
+        ax.text(x, y1 + 0.8 if top else y0 - 0.7, "\n".join(lines), ha="center",
+                va="bottom" if top else "top", **_note_style())
+
+
+def _draw_narrow(fig: Figure | None, highlight: str | None, step: Highlight,
+                 lit: set[str]) -> Figure:
+    notes = dict(step.notes)
+    windows = [_window(segment, notes) for segment in SEGMENTS]
+    width = max(w[2] - w[0] for w in windows) + 2 * _MARGIN
+    title = textwrap.wrap(_title(highlight), 30)
+    top = 1.4 + len(title) * 2.6 + 0.8  # the title's height
+    height = top + sum(w[3] - w[1] for w in windows) + _GAP * (len(windows) - 1) + _MARGIN
+    if fig is None:
+        fig = Figure(figsize=(width / 10, height / 10), dpi=DPI)
+    else:
+        fig.set_size_inches(width / 10, height / 10)
+    ax = _panel(fig, width, height)
+    ax.text(_MARGIN, height - 1.3, "\n".join(title), ha="left", va="top",
+            fontsize=FONT + 2.5, color=INK, weight="bold", linespacing=1.2)
+    y = height - top
+    for i, (segment, window) in enumerate(zip(SEGMENTS, windows)):
+        w, h = window[2] - window[0], window[3] - window[1]
+        left = (width - w) / 2
+        part = fig.add_axes((left / width, (y - h) / height, w / width, h / height))
+        part.set_axis_off()
+        _draw_stages(part, step, lit, SEGMENTS)
+        for text in part.texts:  # a text is not clipped to its axes: hide the others' texts
+            x, y_text = text.get_position()
+            text.set_visible(window[0] <= x <= window[2] and window[1] <= y_text <= window[3])
+        _draw_narrow_notes(part, segment, notes, window)
+        _limits(part, (window[0], window[2]), (window[1], window[3]))
+        y -= h
+        if i + 1 < len(SEGMENTS):  # down to the next segment
+            _arrow(ax, (width / 2, y - 0.2), (width / 2, y - _GAP + 0.2),
+                   segment[-1] in lit and SEGMENTS[i + 1][0] in lit)
+            y -= _GAP
+    _limits(ax, (0, width), (0, height))
+    return fig
+
+
 # ----- the public functions -----------------------------------------------------------------
+
+LAYOUTS = ("wide", "narrow")
+
 
 def _check_highlight(highlight: object) -> None:
     if highlight is not None and not isinstance(highlight, str):
@@ -404,55 +542,79 @@ def _check_highlight(highlight: object) -> None:
                          f"or one of {sorted(HIGHLIGHTS)}")
 
 
-def _panel(fig: Figure):
+def _check_layout(layout: object) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}: 'wide' for pages "
+                         f"and notebooks, 'narrow' for phones")
+
+
+def _panel(fig: Figure, width: float = WIDTH, height: float = HEIGHT):
     """Axes filling ``fig`` in drawing units, on a white rounded panel (transparent corners)."""
     fig.patch.set_alpha(0)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    ax.add_patch(FancyBboxPatch((0.3, 0.3), WIDTH - 0.6, HEIGHT - 0.6, facecolor="white",
+    ax.add_patch(FancyBboxPatch((0.3, 0.3), width - 0.6, height - 0.6, facecolor="white",
                                 edgecolor="#CCCCCC", linewidth=1.0,
                                 boxstyle="round,pad=0,rounding_size=2", zorder=-10))
     return ax
 
 
-def draw_pipeline(highlight: str | None = None, fig: Figure | None = None) -> Figure:
+def _limits(ax, x: tuple[float, float], y: tuple[float, float]) -> None:
+    ax.set_xlim(*x)
+    ax.set_ylim(*y)
+    ax.set_aspect("equal")
+
+
+def _draw_stages(ax, step: Highlight, lit: set[str],
+                 segments: tuple[tuple[str, ...], ...] = ()) -> None:
+    """Every stage, arrow and frame of the wide drawing (not its notes and title)."""
+    for draw in (_draw_image, _draw_patches, _draw_flatten, _draw_projection, _draw_embeddings,
+                 _draw_class_token, _draw_output, _draw_head):
+        draw(ax, lit)
+    _draw_arrows(ax, lit, segments)
+    _draw_position(ax, lit, step.part)
+    _draw_encoder(ax, lit, step.part)
+    _draw_frames(ax, lit, segments)
+
+
+def draw_pipeline(highlight: str | None = None, fig: Figure | None = None,
+                  layout: str = "wide") -> Figure:
     r"""Draw ViT-B/16's pipeline (Figure 1 of the paper) with one step highlighted.
 
     Args:
         highlight: a key of ``HIGHLIGHTS`` (the values of ``STEPS``), e.g. ``"class_token"``;
             its stages are drawn in colour inside a vermillion frame and the rest in grey.
             ``None`` draws every stage in colour, without a frame.
-        fig: an empty ``matplotlib.figure.Figure`` to draw into; a new 8.8 × 4.9 inch one
-            (1760 × 980 px at 200 dpi) when ``None``. Nothing touches ``pyplot``.
+        fig: an empty ``matplotlib.figure.Figure`` to draw into; a new one when ``None``
+            (wide: 8.8 × 4.9 inch, 1760 × 980 px at 200 dpi). Nothing touches ``pyplot``.
+        layout: ``"wide"``, two rows (pages, notebooks); or ``"narrow"``, the same drawing
+            cut into ``SEGMENTS`` stacked one under the other, about 4 inches wide, for a
+            phone's screen.
 
     Returns:
         The figure.
 
     Raises:
-        ValueError: ``highlight`` is not a known step.
+        ValueError: ``highlight`` is not a known step, or ``layout`` not a layout.
         TypeError: ``highlight`` is not a string, or ``fig`` is not a ``Figure``.
     """
     _check_highlight(highlight)
-    if fig is None:
-        fig = Figure(figsize=(WIDTH / 10, HEIGHT / 10), dpi=DPI)
-    elif not isinstance(fig, Figure):
+    _check_layout(layout)
+    if fig is not None and not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib.figure.Figure or None, got "
                         f"{type(fig).__name__}; pass Figure() or leave it out")
     step = HIGHLIGHTS[highlight] if highlight else Highlight("", STAGES)
     lit = set(step.stages)
+    if layout == "narrow":
+        return _draw_narrow(fig, highlight, step, lit)
+    if fig is None:
+        fig = Figure(figsize=(WIDTH / 10, HEIGHT / 10), dpi=DPI)
     ax = _panel(fig)
-    for draw in (_draw_image, _draw_patches, _draw_flatten, _draw_projection, _draw_embeddings,
-                 _draw_class_token, _draw_output, _draw_head, _draw_arrows):
-        draw(ax, lit)
-    _draw_position(ax, lit, step.part)
-    _draw_encoder(ax, lit, step.part)
-    _draw_frames(ax, lit)
+    _draw_stages(ax, step, lit)
     _draw_notes(ax, step.notes)
     ax.text(2, HEIGHT - 1.3, _title(highlight), ha="left", va="top", fontsize=FONT + 2.5,
             color=INK, weight="bold")
-    ax.set_xlim(0, WIDTH)
-    ax.set_ylim(0, HEIGHT)
-    ax.set_aspect("equal")
+    _limits(ax, (0, WIDTH), (0, HEIGHT))
     return fig
 
 
@@ -467,15 +629,17 @@ def _photo_source() -> str:
                      f"update diagram._photo and diagram._photo_source to match")
 
 
-def fingerprint(highlight: str | None = None) -> str:
-    """SHA-256 of the code that draws a picture: this module, the photo loader, ``STEPS``.
+def fingerprint(highlight: str | None = None, layout: str = "wide") -> str:
+    """SHA-256 of the code that draws a picture: this module, the photo loader, ``STEPS``,
+    the highlight and the layout.
 
     A committed PNG stores it in a text chunk; when the code changes, the two disagree.
     Line endings are normalised, so a Windows checkout gives the same fingerprint.
     """
     _check_highlight(highlight)
+    _check_layout(layout)
     parts = (Path(__file__).read_text(encoding="utf-8"), _photo_source(),
-             repr(sorted(STEPS.items())), repr(highlight))
+             repr(sorted(STEPS.items())), repr(highlight), layout)
     text = "\n\x00".join(parts).replace("\r\n", "\n")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -483,26 +647,26 @@ def fingerprint(highlight: str | None = None) -> str:
 FINGERPRINT_KEY = "Fingerprint"  # the PNG text chunk that holds fingerprint()
 
 
-def pipeline_png(highlight: str | None = None) -> bytes:
+def pipeline_png(highlight: str | None = None, layout: str = "wide") -> bytes:
     """The picture as PNG bytes (256 colours), with its fingerprint in a text chunk.
 
     Args:
-        highlight: as for :func:`draw_pipeline`.
+        highlight, layout: as for :func:`draw_pipeline`.
 
     Returns:
-        1760 × 980 px PNG bytes (transparent corners around a white panel); the text chunk
-        ``"Fingerprint"`` holds :func:`fingerprint` ``(highlight)``, and nothing records a
-        date or a library version, so the same code gives the same file.
+        PNG bytes (wide: 1760 × 980 px; transparent corners around a white panel); the
+        text chunk ``"Fingerprint"`` holds :func:`fingerprint` ``(highlight, layout)``, and
+        nothing records a date or a library version, so the same code gives the same file.
     """
-    return _render_png(highlight, fingerprint(highlight))
+    return _render_png(highlight, layout, fingerprint(highlight, layout))
 
 
 @functools.cache
-def _render_png(highlight: str | None, code: str) -> bytes:
+def _render_png(highlight: str | None, layout: str, code: str) -> bytes:
     """Cached by fingerprint too, so a changed ``STEPS`` never returns an old picture."""
     from PIL import Image, PngImagePlugin  # Pillow comes with matplotlib
 
-    fig = draw_pipeline(highlight)
+    fig = draw_pipeline(highlight, layout=layout)
     raw = io.BytesIO()
     fig.savefig(raw, format="rgba", dpi=DPI, facecolor="none")  # (H, W, 4) uint8 pixels
     width, height = (round(v) for v in fig.get_size_inches() * DPI)
@@ -561,18 +725,26 @@ def show_pipeline(lesson: int):
 
 # ----- the committed pictures ---------------------------------------------------------------
 
-def _pictures() -> dict[str, str | None]:
-    """File name in ``images/`` -> the highlight it shows."""
-    return {"pipeline.png": None,
-            **{f"pipeline_{n:02d}.png": key for n, key in sorted(STEPS.items())}}
+def picture_name(lesson: int | None = None, layout: str = "wide") -> str:
+    """The file in ``images/`` that holds a lesson's picture (``None``: the whole pipeline):
+    ``pipeline_03.png``, or ``pipeline_03_narrow.png`` for phones."""
+    _check_layout(layout)
+    number = "" if lesson is None else f"_{lesson:02d}"
+    return f"pipeline{number}{'_narrow' if layout == 'narrow' else ''}.png"
+
+
+def _pictures() -> dict[str, tuple[str | None, str]]:
+    """File name in ``images/`` -> the highlight and the layout it shows."""
+    return {picture_name(n, layout): (STEPS[n] if n else None, layout)
+            for n in (None, *sorted(STEPS)) for layout in LAYOUTS}
 
 
 def out_of_date(root: str | os.PathLike) -> list[str]:
     """Pictures under ``root/images`` that are missing, stale, or no longer in ``STEPS``."""
     folder = Path(root) / "images"
     expected = _pictures()
-    stale = [f"images/{name}" for name, key in expected.items()
-             if not (folder / name).exists() or read_fingerprint(folder / name) != fingerprint(key)]
+    stale = [f"images/{name}" for name, key in expected.items() if not (folder / name).exists()
+             or read_fingerprint(folder / name) != fingerprint(*key)]
     stale += [f"images/{path.name} (not in STEPS)" for path in sorted(folder.glob("pipeline*.png"))
               if path.name not in expected]
     return stale
@@ -587,11 +759,10 @@ def write(root: str | os.PathLike) -> None:
         if path.name not in expected:
             path.unlink()
     for name, key in expected.items():
-        temporary = folder / f".{name}.tmp"
-        temporary.write_bytes(pipeline_png(key))
-        os.replace(temporary, folder / name)  # atomic: never a half-written picture
+        atomic_write(folder / name, pipeline_png(*key), force=True)  # never a half-written picture
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vit_tutorial.diagram",
@@ -601,6 +772,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="redraw the pictures")
     args = parser.parse_args(argv)
     if args.write:
+        try:  # before drawing, not after
+            check_writable(args.root / "images")
+        except OutputPathError as error:
+            parser.error(str(error))
         write(args.root)
     stale = out_of_date(args.root)
     for item in stale:

@@ -38,7 +38,7 @@ from vit_tutorial.course import (
     notebook_text,
     sync_notebook,
 )
-from vit_tutorial.files import atomic_write
+from vit_tutorial.files import OutputPathError, atomic_write, check_writable, interruptible
 
 __all__ = ["EXERCISES", "exercises_edition", "execute", "problems", "write", "main"]
 
@@ -157,6 +157,7 @@ def write(root: Path, lessons=LESSONS, log=print) -> None:
                 f"{student_path.relative_to(root)}")
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vit_tutorial.editions",
                                      description=__doc__.split("\n\n")[0])
@@ -172,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown lesson {unknown[0]!r}; choose from {', '.join(by_name)}")
     try:
         root = find_root(args.root)
-    except FileNotFoundError as error:
+        if args.write:  # before minutes of running notebooks, not after
+            for folder in (SOURCE, EXERCISES):
+                check_writable(root / folder)
+    except (FileNotFoundError, OutputPathError) as error:
         parser.error(str(error))
     lessons = [by_name[name] for name in args.lessons] or list(LESSONS)
     if args.write:

@@ -17,9 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_tutorial._checks import check_heads, check_positive_int, check_tensor
+from vit_tutorial._checks import (
+    check_dropout,
+    check_heads,
+    check_like_weights,
+    check_positive_int,
+    check_size,
+    check_tensor,
+)
 
-__all__ = ["LAYER_NORM_EPS", "Attention", "MLP", "EncoderBlock", "Encoder", "check_tokens"]
+__all__ = ["LAYER_NORM_EPS", "Attention", "MLP", "EncoderBlock", "Encoder", "check_tokens",
+           "check_attention_mask"]
 
 LAYER_NORM_EPS = 1e-6  # as in the original code, torchvision and timm
 
@@ -38,6 +46,37 @@ def check_tokens(z: object, embed_dim: int) -> torch.Tensor:
     return z
 
 
+def check_attention_mask(mask: object, tokens: torch.Tensor) -> torch.Tensor | None:
+    """Return ``mask`` as an *additive* float mask for ``tokens`` ``(B, T, D)``, or ``None``.
+
+    Accepted: ``None`` (every token sees every token); booleans, True where query ``i`` may
+    attend to key ``j``; or an additive float mask (0 where allowed, a large negative number
+    where not), as timm's ``create_attention_mask`` returns — of shape ``(B, 1, T, T)``,
+    ``(B, h, T, T)`` or ``(T, T)``. Booleans become 0 / ``torch.finfo(dtype).min``, as in
+    timm: a finite number, so that a row with nothing allowed (a padding token's) gives
+    equal weights instead of the NaN of ``-inf`` (lesson 11).
+    """
+    if mask is None:
+        return None
+    check_tensor(mask, "mask")
+    B, T = tokens.shape[:2]
+    if mask.ndim not in (2, 4) or tuple(mask.shape[-2:]) != (T, T) or (
+            mask.ndim == 4 and mask.shape[0] not in (1, B)):
+        raise ValueError(f"mask must have shape ({B}, 1, {T}, {T}) (or ({T}, {T})) for {B} "
+                         f"sequences of {T} tokens, got {tuple(mask.shape)}; build it with "
+                         f"vit_tutorial.native_resolution.attention_mask(patch_valid)")
+    if mask.device != tokens.device:
+        raise ValueError(f"the mask is on {mask.device} but the tokens are on {tokens.device}; "
+                         f"move it with mask.to({str(tokens.device)!r})")
+    if mask.dtype == torch.bool:
+        return torch.zeros(mask.shape, dtype=tokens.dtype, device=mask.device).masked_fill(
+            ~mask, torch.finfo(tokens.dtype).min)  # True -> 0, False -> most negative
+    if mask.dtype != tokens.dtype:
+        raise TypeError(f"an additive mask must have the tokens' dtype {tokens.dtype}, got "
+                        f"{mask.dtype}; convert it with mask.to({tokens.dtype}), or pass booleans")
+    return mask
+
+
 class Attention(nn.Module):
     r"""Multi-head self-attention (MSA, Appendix A): $\mathrm{softmax}(qk^\top/\sqrt{D_h})\,v$
     per head.
@@ -48,7 +87,9 @@ class Attention(nn.Module):
 
     Shapes:
         x ``(B, T, D)`` -> ``(B, T, D)``; with ``return_attention=True`` also the weights
-        ``(B, h, T, T)`` (each row sums to 1).
+        ``(B, h, T, T)`` (each row sums to 1). An optional ``mask`` (see
+        :func:`check_attention_mask`) keeps tokens from attending to others — padding, or
+        other images packed into the same sequence (lesson 11).
     """
 
     def __init__(self, embed_dim: int, num_heads: int):
@@ -58,9 +99,12 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(self.embed_dim, 3 * self.embed_dim)  # U_qkv, fused
         self.proj = nn.Linear(self.embed_dim, self.embed_dim)  # U_msa
 
-    def forward(self, x: torch.Tensor, return_attention: bool = False):
+    def forward(self, x: torch.Tensor, return_attention: bool = False,
+                mask: torch.Tensor | None = None):
         check_tokens(x, self.embed_dim)
-        return self.attend(*self.heads(x), return_attention=return_attention)
+        check_like_weights(x, "tokens", self.qkv.weight, "Attention")
+        mask = check_attention_mask(mask, x)
+        return self.attend(*self.heads(x), return_attention=return_attention, mask=mask)
 
     def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Queries, keys and values, split into heads: ``(B, T, D) -> 3 x (B, h, T, D_h)``."""
@@ -71,17 +115,20 @@ class Attention(nn.Module):
         return q, k, v
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-               return_attention: bool = False):
-        r"""$\mathrm{softmax}(qk^\top/\sqrt{D_h})\,v$ per head, heads merged, projected:
-        ``3 x (B, h, T, D_h) -> (B, T, D)`` (and the weights ``(B, h, T, T)`` if asked)."""
+               return_attention: bool = False, mask: torch.Tensor | None = None):
+        r"""$\mathrm{softmax}(qk^\top/\sqrt{D_h} + M)\,v$ per head, heads merged, projected:
+        ``3 x (B, h, T, D_h) -> (B, T, D)`` (and the weights ``(B, h, T, T)`` if asked).
+        ``mask`` $M$: ``None``, or an additive float mask broadcast to ``(B, h, T, T)``."""
         B, _, T, _ = q.shape
         if return_attention:
             # The same computation written out, so the weights A can be returned.
             scores = q @ k.transpose(-2, -1) * self.head_dim ** -0.5  # (B, h, T, T)
+            if mask is not None:
+                scores = scores + mask  # (B, h, T, T) + (B, 1, T, T): masked pairs -> -big
             weights = scores.softmax(dim=-1)  # A, each row sums to 1
             out = weights @ v  # (B, h, T, D_h)
         else:
-            out = F.scaled_dot_product_attention(q, k, v)  # fused kernel, same result
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # fused, same result
         out = out.transpose(1, 2).reshape(B, T, self.embed_dim)  # (B, h, T, D_h) -> (B, T, D)
         out = self.proj(out)
         return (out, weights) if return_attention else out
@@ -117,23 +164,27 @@ class EncoderBlock(nn.Module):
 
     Shapes:
         z ``(B, T, D)`` -> ``(B, T, D)``; with ``return_attention=True`` also ``(B, h, T, T)``.
+        ``mask``: as for :class:`Attention`.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, mlp_dim: int, dropout: float = 0.0):
         super().__init__()
         D, h = check_heads(embed_dim, num_heads)
-        check_positive_int(mlp_dim, "mlp_dim")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_size(D * check_positive_int(mlp_dim, "mlp_dim"), f"the MLP's weight (D = {D} × "
+                   f"mlp_dim = {mlp_dim})", "the paper's mlp_dim is 4·D")
+        check_size(3 * D * D, f"the qkv weight (3·D × D with D = {D})", "ViT-H has D = 1280")
+        dropout = check_dropout(dropout)
         self.norm1 = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
         self.attn = Attention(D, h)
         self.drop = nn.Dropout(dropout)
         self.norm2 = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
         self.mlp = MLP(D, mlp_dim, dropout)
 
-    def forward(self, z: torch.Tensor, return_attention: bool = False):
+    def forward(self, z: torch.Tensor, return_attention: bool = False,
+                mask: torch.Tensor | None = None):
         check_tokens(z, self.attn.embed_dim)
-        attended = self.attn(self.norm1(z), return_attention)  # MSA(LN(z_{l-1}))
+        check_like_weights(z, "tokens", self.norm1.weight, "EncoderBlock")
+        attended = self.attn(self.norm1(z), return_attention, mask=mask)  # MSA(LN(z_{l-1}))
         if return_attention:
             attended, weights = attended
         z = z + self.drop(attended)  # Eq. 2: z'_l
@@ -150,7 +201,8 @@ class Encoder(nn.Module):
 
     Shapes:
         z_0 ``(B, T, D)`` -> z_L ``(B, T, D)``; with ``return_attention=True`` also a list
-        of ``L`` tensors ``(B, h, T, T)``.
+        of ``L`` tensors ``(B, h, T, T)``. ``mask``: as for :class:`Attention`, the same for
+        every block.
     """
 
     def __init__(self, depth: int, embed_dim: int, num_heads: int, mlp_dim: int,
@@ -160,13 +212,16 @@ class Encoder(nn.Module):
         self.blocks = nn.ModuleList(
             EncoderBlock(embed_dim, num_heads, mlp_dim, dropout) for _ in range(depth))
 
-    def forward(self, z: torch.Tensor, return_attention: bool = False):
+    def forward(self, z: torch.Tensor, return_attention: bool = False,
+                mask: torch.Tensor | None = None):
         check_tokens(z, self.blocks[0].attn.embed_dim)
+        check_like_weights(z, "tokens", self.blocks[0].norm1.weight, "Encoder")
+        mask = check_attention_mask(mask, z)  # once, not once per block
         maps = []
         for block in self.blocks:
             if return_attention:
-                z, weights = block(z, return_attention=True)
+                z, weights = block(z, return_attention=True, mask=mask)
                 maps.append(weights)
             else:
-                z = block(z)
+                z = block(z, mask=mask)
         return (z, maps) if return_attention else z

@@ -1,4 +1,4 @@
-"""The measured results that lessons 04, 06 and 10 show, and the script that reproduces them.
+"""The measured results that lessons 04, 06, 10 and 11 show, and the script that reproduces them.
 
 Run (each writes a JSON file next to this module, in ``results/``; ``--force`` to replace)::
 
@@ -7,10 +7,12 @@ Run (each writes a JSON file next to this module, in ``results/``; ``--force`` t
     python -m vit_tutorial.experiments flexivit     # lesson 10: other patch sizes, PI/plain resize
     python -m vit_tutorial.experiments rope         # lesson 10: E_pos vs 2-D RoPE at other sizes
     python -m vit_tutorial.experiments registers    # lesson 10: token norms, 0 and 4 registers
+    python -m vit_tutorial.experiments native       # lesson 11: square resize vs NaFlex
     python -m vit_tutorial.experiments flexivit registers rope  # models they share trained once
 
 All train several TinyViTs with the recipe of ``python -m vit_tutorial.train`` on
-scikit-learn's digits, over several seeds, so that a lesson can say how much results vary
+scikit-learn's digits, over several seeds (``native`` is in
+:mod:`vit_tutorial.native_experiment`), so that a lesson can say how much results vary
 before it says which setting wins. The notebooks load the JSON files instead of training
 in a cell: the files record what was run, how long it took, and the numbers.
 """
@@ -31,8 +33,15 @@ import torch
 
 from vit_tutorial.after_the_paper import RoPEViT, high_norm_tokens, with_patch_size
 from vit_tutorial.data import digits, place_digits
-from vit_tutorial.files import OutputPathError, atomic_write, check_output_path
+from vit_tutorial.files import (
+    OutputPathError,
+    atomic_write,
+    check_outputs,
+    interruptible,
+    output_file,
+)
 from vit_tutorial.model import TINY_VIT_CONFIG, VisionTransformer, evaluate
+from vit_tutorial.native_experiment import run_native
 from vit_tutorial.train import MAX_SEED, TrainConfig, train
 
 __all__ = ["RESULTS", "run_ablation", "run_resolution", "run_flexivit", "run_rope",
@@ -273,12 +282,12 @@ def run_registers(seeds=SEEDS, recipe: TrainConfig = TrainConfig(), registers=(0
 
 
 EXPERIMENTS = {"ablation": run_ablation, "resolution": run_resolution, "flexivit": run_flexivit,
-               "rope": run_rope, "registers": run_registers}
+               "rope": run_rope, "registers": run_registers, "native": run_native}
 
 
 def load_results(name: str) -> dict:
     """The stored results of experiment ``name`` (one of ``EXPERIMENTS``: "ablation",
-    "resolution", "flexivit", "rope", "registers")."""
+    "resolution", "flexivit", "rope", "registers", "native")."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")
     path = RESULTS / f"{name}.json"
@@ -293,26 +302,32 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="+", choices=sorted(EXPERIMENTS), metavar="name",
                         help=f"one or more of {', '.join(sorted(EXPERIMENTS))}")
-    parser.add_argument("--output", type=Path,
-                        help="default: vit_tutorial/results/NAME.json (one name only)")
+    parser.add_argument("--output",
+                        help="a file (one name only), or a folder ending in / for NAME.json "
+                             "inside it; default: vit_tutorial/results/NAME.json")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args(argv)
     bad = [s for s in args.seeds if not 0 <= s <= MAX_SEED]
     if bad:
         parser.error(f"--seeds must be from 0 to {MAX_SEED}, got {bad[0]}")
-    if args.output is not None and len(args.names) > 1:
-        parser.error(f"--output names one file, but {len(args.names)} experiments were asked "
-                     f"for; leave it out (each writes results/NAME.json) or run them one by one")
-    args.outputs = [args.output or RESULTS / f"{name}.json" for name in args.names]
+    args.names = list(dict.fromkeys(args.names))  # each once, in the order given
     try:  # before the hour of training, not after it
-        for output in args.outputs:
-            check_output_path(output, force=args.force)
+        outputs = [RESULTS / f"{name}.json" if args.output is None
+                   else output_file(args.output, f"{name}.json") for name in args.names]
+        if len(set(outputs)) < len(outputs):
+            parser.error(f"--output names one file, but {len(args.names)} experiments were "
+                         f"asked for; give a folder ending in / (each writes NAME.json), "
+                         f"leave it out, or run them one by one")
+        args.outputs = list(check_outputs({f"{name}'s output": output for name, output
+                                           in zip(args.names, outputs)},
+                                          force=args.force).values())
     except OutputPathError as error:
         parser.error(str(error))
     return args
 
 
+@interruptible
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     for name, output in zip(args.names, args.outputs):

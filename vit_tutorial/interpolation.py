@@ -26,7 +26,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import check_num_prefix_tokens, check_tensor, to_pair
+from vit_tutorial._checks import (
+    check_bool,
+    check_num_prefix_tokens,
+    check_size,
+    check_tensor,
+    to_pair,
+)
 
 __all__ = ["resize_pos_embed", "zoom_pos_embed", "split_sizes", "MODES", "SMOOTH_MODES"]
 
@@ -105,13 +111,6 @@ def split_sizes(pos_embed: object, old_grid_size: object, num_prefix_tokens: obj
     return pos_embed.ndim == 2, num_prefix_tokens, (gh, gw)
 
 
-def _check_flag(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r} of type "
-                        f"{type(value).__name__}")
-    return value
-
-
 def resize_pos_embed(
     pos_embed: torch.Tensor,
     new_grid_size: int | tuple[int, int],
@@ -178,8 +177,8 @@ def resize_pos_embed(
             f"torchvision and timm use 'bicubic', the original code linear ('bilinear' with "
             f"align_corners=True)"
         )
-    _check_flag(align_corners, "align_corners")
-    _check_flag(antialias, "antialias")
+    align_corners = check_bool(align_corners, "align_corners")  # NumPy's bools become bools
+    antialias = check_bool(antialias, "antialias")
     if mode not in SMOOTH_MODES and (align_corners or antialias):
         flag = "align_corners" if align_corners else "antialias"
         raise ValueError(
@@ -189,6 +188,9 @@ def resize_pos_embed(
 
     x = pos_embed.unsqueeze(0) if single else pos_embed  # (prefix + N, D) -> (1, prefix + N, D)
     D = x.shape[-1]
+    check_size((k + nh * nw) * D, f"the resized E_pos ({k} + {nh}·{nw} positions × D = {D})",
+               "new_grid_size counts patches, image size / patch size (e.g. 24 for 384-pixel "
+               "images with P = 16), not pixels")
     prefix, grid = x[:, :k], x[:, k:]  # (1, prefix + N, D) -> (1, prefix, D), (1, N, D)
     work_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     grid = grid.to(work_dtype).reshape(1, gh, gw, D)  # (1, N, D) -> (1, H/P, W/P, D), row-major

@@ -12,30 +12,44 @@ See ``notebooks/08_model.ipynb`` (lesson 08).
 
 Why one module: the model, its Table 1 presets and the loaders of the two trained models
 are the names lessons 04–09 import from ``vit_tutorial.model``; the loaders need the
-model's class, so they can't sit below it.
+model's class, so they can't sit below it. Reading a NaFlex batch (lesson 11) adds a few
+lines here; the pieces it uses live in :mod:`vit_tutorial.native_resolution`.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vit_tutorial._checks import (
     check_bool,
     check_choice,
     check_divisible,
+    check_dropout,
+    check_has_values,
     check_heads,
     check_positive_int,
+    check_same_device,
+    check_size,
     check_tensor,
     to_pair,
 )
 from vit_tutorial.checkpoints import read_checkpoint, state_dict_sha256
 from vit_tutorial.class_token import ClassToken
 from vit_tutorial.encoder import LAYER_NORM_EPS, Encoder
+from vit_tutorial.native_resolution import (
+    FactorizedPositionalEmbedding,
+    attention_mask,
+    check_naflex_batch,
+    pos_embed_for_grid,
+    pos_embed_per_token,
+)
 from vit_tutorial.patch_embedding import PatchEmbedding
 from vit_tutorial.positional_embedding import PositionalEmbedding, sincos_2d_pos_embed
 
@@ -43,9 +57,9 @@ __all__ = ["ViTConfig", "VisionTransformer", "TinyViT", "TINY_VIT_CONFIG", "load
            "TINY_VIT_CHECKPOINT", "COURSE_MODEL_CHECKPOINT", "load_course_model",
            "POSITIONAL_EMBEDDINGS", "CONFIGS", "vit_b_16", "vit_b_32",
            "vit_l_16", "vit_l_32", "vit_h_14", "evaluate", "state_dict_sha256",
-           "stored_config"]
+           "stored_config", "mask_patch_tokens"]
 
-POSITIONAL_EMBEDDINGS = ("learned", "sincos", "none")
+POSITIONAL_EMBEDDINGS = ("learned", "sincos", "none", "factorized")
 
 
 @dataclass(frozen=True)
@@ -65,7 +79,8 @@ class ViTConfig:
     num_heads: int = 12  # h, "Heads"
     mlp_dim: int = 3072  # "MLP size" = 4·D
     dropout: float = 0.0  # Appendix B.1: 0.1 for some runs, 0 at inference
-    positional_embedding: str = "learned"  # the paper's 1-D E_pos; "sincos"/"none": lesson 04
+    positional_embedding: str = "learned"  # the paper's 1-D E_pos; "sincos"/"none": lesson 04;
+    # "factorized": NaViT's row + column tables (lesson 11)
     num_register_tokens: int = 0  # lesson 10: extra learned tokens after the class token
     prefix_pos_embed: bool = True  # E_pos rows for the class token (and registers), as the paper
 
@@ -86,12 +101,19 @@ class ViTConfig:
         object.__setattr__(self, "num_register_tokens", int(registers))
         object.__setattr__(self, "prefix_pos_embed",
                            check_bool(self.prefix_pos_embed, "prefix_pos_embed"))
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) \
-                or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}; the "
-                             f"paper uses 0.1 for some runs and 0 at inference")
-        object.__setattr__(self, "dropout", float(self.dropout))
+        object.__setattr__(self, "dropout", check_dropout(self.dropout))
         check_choice(self.positional_embedding, "positional_embedding", POSITIONAL_EMBEDDINGS)
+        (H, W), (P, Q) = (to_pair(getattr(self, name), name)
+                          for name in ("image_size", "patch_size"))
+        positions = self.num_prefix_tokens + (H // P) * (W // Q)
+        check_size(positions * self.embed_dim, f"E_pos for {H}x{W} images with {P}x{Q} patches "
+                   f"({positions:,} positions × D = {self.embed_dim})",
+                   "image_size is in pixels (224 in the paper); use a smaller one or a larger "
+                   "patch_size")
+        if self.positional_embedding == "factorized" and self.prefix_pos_embed:
+            raise ValueError("factorized E_pos (NaViT, lesson 11) has rows and columns for the "
+                             "patches only, none for the class token: pass "
+                             "prefix_pos_embed=False")
 
     @property
     def num_prefix_tokens(self) -> int:
@@ -105,10 +127,13 @@ def _sincos_table(grid_size: tuple[int, int], embed_dim: int, prefix: int) -> to
     return torch.cat([torch.zeros(prefix, embed_dim), table]).unsqueeze(0)  # (1, prefix + N, D)
 
 
-def _masked(tokens: torch.Tensor, mask: object, mask_token: object) -> torch.Tensor:
-    """``tokens`` with the embeddings where ``mask`` is true replaced by ``mask_token``."""
+def mask_patch_tokens(tokens: torch.Tensor, mask: object, mask_token: object) -> torch.Tensor:
+    """``tokens`` ``(B, N, D)`` with the embeddings where ``mask`` ``(B, N)`` is true replaced
+    by ``mask_token`` ``(1, 1, D)`` (masked patch prediction, lesson 09)."""
     check_tensor(mask, "mask")
     check_tensor(mask_token, "mask_token")
+    check_same_device(mask, "mask", tokens, "the patch tokens", "the images")
+    check_same_device(mask_token, "mask_token", tokens, "the patch tokens", "the images")
     B, N, D = tokens.shape
     if tuple(mask.shape) != (B, N) or mask.dtype != torch.bool:
         raise ValueError(f"mask must be a (B, N) = ({B}, {N}) bool tensor, one flag per "
@@ -137,7 +162,11 @@ class VisionTransformer(nn.Module):
         head: ``nn.Linear(D, num_classes)`` on $y$.
 
     Shapes:
-        images ``(B, C, H, W)`` -> logits ``(B, num_classes)``
+        - images ``(B, C, H, W)`` -> logits ``(B, num_classes)``
+        - a NaFlex batch (lesson 11: a dict of ``patches`` ``(B, L, C·P·P)``,
+          ``patch_coord`` ``(B, L, 2)``, ``patch_valid`` ``(B, L)``, as timm's) -> logits
+          ``(B, num_classes)``: each image with its own grid and $E_\text{pos}$, the padding
+          masked.
     """
 
     def __init__(self, config: ViTConfig | None = None):
@@ -154,7 +183,10 @@ class VisionTransformer(nn.Module):
         if config.num_register_tokens:
             self.reg_token = nn.Parameter(torch.zeros(1, config.num_register_tokens, D))
         self.positional_embedding = None
-        if config.positional_embedding != "none":
+        if config.positional_embedding == "factorized":  # lesson 11: a row and a column table
+            self.positional_embedding = FactorizedPositionalEmbedding(
+                self.patch_embed.grid_size, D)
+        elif config.positional_embedding != "none":
             self.positional_embedding = PositionalEmbedding(
                 self.patch_embed.num_patches, D, num_prefix_tokens=self.pos_embed_prefix)
         if config.positional_embedding == "sincos":  # fixed, not trained
@@ -202,32 +234,75 @@ class VisionTransformer(nn.Module):
         with ``k`` = 1 class token (+ registers).
 
         Args:
-            images: ``(B, C, H, W)``.
+            images: ``(B, C, H, W)``, or a NaFlex batch (``(B, k + L, D)`` then, see
+                :meth:`embed_naflex`).
             mask: optional ``(B, N)`` booleans: these patches' embeddings are replaced by
                 ``mask_token`` before $E_\text{pos}$ is added — masked patch prediction,
                 the self-supervision of Sec. 4.6 (the course model trains with it, lesson 09).
             mask_token: ``(1, 1, D)``, the learned embedding of a hidden patch.
         """
+        if isinstance(images, dict):
+            if mask is not None:
+                raise ValueError("masked patch prediction reads images (B, C, H, W), not a "
+                                 "NaFlex batch")
+            return self.dropout(self.embed_naflex(images))
         self._check_images(images)
         tokens = self.patch_embed(images)  # (B, N, D)
         if mask is not None:
-            tokens = _masked(tokens, mask, mask_token)  # (B, N, D)
+            tokens = mask_patch_tokens(tokens, mask, mask_token)  # (B, N, D)
         if self.positional_embedding is None:
             return self.dropout(self._prefix(tokens))
         if self.config.prefix_pos_embed:  # the paper: E_pos has a row for the class token
             return self.dropout(self.positional_embedding(self._prefix(tokens)))
         return self.dropout(self._prefix(self.positional_embedding(tokens)))  # patches only
 
-    def forward_features(self, images: torch.Tensor, return_attention: bool = False):
+    def embed_naflex(self, batch: dict) -> torch.Tensor:
+        r"""Eq. 1 for a NaFlex batch (lesson 11): $x_p E$ as a matrix product (lesson 02),
+        each image's own $E_\text{pos}$ (resized to its grid, or factorized), then the class
+        token (and registers) in front. ``-> (B, k + L, D)``; padding tokens get $E$'s bias
+        only, and the attention mask keeps them out."""
+        proj = self.patch_embed.proj
+        patches, coord, valid = check_naflex_batch(batch, proj.weight[0].numel())
+        if patches.dtype != proj.weight.dtype:
+            raise TypeError(f"the model's weights are {proj.weight.dtype} but the patches are "
+                            f"{patches.dtype}; convert the patches with "
+                            f"patches.to({proj.weight.dtype})")
+        tokens = F.linear(patches, proj.weight.flatten(1), proj.bias)  # (B, L, C·P·P) -> (B, L, D)
+        kind, k = self.config.positional_embedding, self.pos_embed_prefix
+        if kind != "none":
+            tokens = tokens + pos_embed_per_token(self._pos_table, coord, valid)  # (B, L, D)
+        z = self._prefix(tokens)  # (B, k + L, D)
+        if kind in ("learned", "sincos") and k:  # E_pos's rows for the prefix tokens
+            pos = self.positional_embedding.pos_embed[:, :k]  # (1, k, D)
+            z = torch.cat([z[:, :k] + pos, z[:, k:]], dim=1)
+        return z
+
+    def _pos_table(self, grid: tuple[int, int]) -> torch.Tensor:
+        """E_pos of the patches for one image's grid: ``(1, rows·columns, D)``."""
+        kind, k = self.config.positional_embedding, self.pos_embed_prefix
+        if kind == "factorized":
+            return self.positional_embedding.table(grid)
+        pos = self.positional_embedding.pos_embed
+        if kind == "sincos":  # a fixed table: rebuilt for the grid, as resized() does
+            return sincos_2d_pos_embed(grid, self.config.embed_dim, device=pos.device,
+                                       dtype=pos.dtype)[None]
+        return pos_embed_for_grid(pos, grid, self.patch_embed.grid_size, k)[:, k:]
+
+    def forward_features(self, images: torch.Tensor | dict, return_attention: bool = False):
         r"""Eq. 1–4 without the head: $y = \mathrm{LN}(z_L^0)$, ``(B, D)``; with
-        ``return_attention=True`` also each layer's attention weights ``(B, h, T, T)``."""
-        z = self.encoder(self.embed(images), return_attention=return_attention)
+        ``return_attention=True`` also each layer's attention weights ``(B, h, T, T)``.
+        ``images`` may be a NaFlex batch: then the padding is masked in every layer."""
+        z = self.embed(images)  # (B, T, D)
+        mask = None
+        if isinstance(images, dict):  # padding takes no part (lesson 11)
+            mask = attention_mask(images["patch_valid"], self.num_prefix_tokens, z.dtype)
+        z = self.encoder(z, return_attention=return_attention, mask=mask)
         if return_attention:
             z, maps = z
         y = self.norm(z[:, 0])  # Eq. 4: the class token's final state, (B, D)
         return (y, maps) if return_attention else y
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor | dict) -> torch.Tensor:
         return self.head(self.forward_features(images))  # (B, num_classes)
 
     def resized(self, image_size: int | tuple[int, int], mode: str = "bicubic",
@@ -246,7 +321,11 @@ class VisionTransformer(nn.Module):
         state = self.state_dict()
         if self.positional_embedding is not None:
             key = "positional_embedding.pos_embed"
-            if config.positional_embedding == "sincos":  # a fixed table: rebuild, don't resize
+            if config.positional_embedding == "factorized":  # each 1-D table, linearly
+                table = self.positional_embedding
+                state[key + "_y"] = table.resample(state[key + "_y"], new_grid[0])
+                state[key + "_x"] = table.resample(state[key + "_x"], new_grid[1])
+            elif config.positional_embedding == "sincos":  # a fixed table: rebuild, don't resize
                 state[key] = _sincos_table(new_grid, config.embed_dim,
                                            self.pos_embed_prefix).to(state[key])
             else:
@@ -285,6 +364,11 @@ CONFIGS = {
 
 
 def _preset(name: str, overrides: dict) -> VisionTransformer:
+    known = [f.name for f in fields(ViTConfig)]
+    unknown = [key for key in overrides if key not in known]
+    if unknown:
+        raise TypeError(f"{name}() got an unexpected keyword argument {unknown[0]!r}; the "
+                        f"keywords are ViTConfig's fields: {', '.join(known)}")
     return VisionTransformer(replace(CONFIGS[name], **overrides))
 
 
@@ -375,13 +459,46 @@ def _matching_state(checkpoint: dict, config: ViTConfig, path: Path) -> dict:
     return state
 
 
+def _training_task(recipe: dict) -> str:
+    """What a checkpoint's model learned, read from its recipe (the ``TrainConfig`` fields
+    ``python -m vit_tutorial.train`` stores): the digits it saw, and its losses."""
+    task = ("centred digits" if recipe.get("digit_size") is None
+            else "digits placed anywhere on the canvas")
+    mpp = recipe.get("mpp_weight") or 0
+    return task + (" with masked patch prediction" if mpp > 0 else "")
+
+
+_TINY_VIT_TASK = "centred digits"  # _training_task of the shipped TinyViT's recipe
+_COURSE_MODEL_TASK = "digits placed anywhere on the canvas with masked patch prediction"
+
+
+def _check_task(checkpoint: dict, path: Path, task: str, name: str, other: str) -> None:
+    """Refuse a checkpoint whose stored recipe trained another model than ``task``'s (one
+    without a recipe, not written by the training command, is not checked)."""
+    recipe = checkpoint.get("recipe")
+    if recipe is None:
+        return
+    if not isinstance(recipe, dict):
+        raise ValueError(f"{path}: 'recipe' must be a dict of TrainConfig fields, got "
+                         f"{type(recipe).__name__}")
+    if _training_task(recipe) != task:
+        raise ValueError(f"checkpoint {path.name} was trained on {_training_task(recipe)} (its "
+                         f"stored recipe), not on {task} as {name} is; load it with {other}")
+
+
 def _load_trained(path: str | Path | None, sha256: str | None, shipped_path: Path,
-                  shipped_sha256: str, config: ViTConfig, retrain: str) -> TinyViT:
+                  shipped_sha256: str, config: ViTConfig, retrain: str, task: str, name: str,
+                  other: str) -> TinyViT:
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (a str or pathlib.Path), got {path!r} of "
+                        f"type {type(path).__name__}; leave it out for the shipped checkpoint")
     shipped = path is None or Path(path).resolve() == shipped_path.resolve()
     path = shipped_path if path is None else Path(path)
     if sha256 == "default":
         sha256 = shipped_sha256 if shipped else None
-    checkpoint = read_checkpoint(path, sha256, retrain=f"retrain it with `{retrain}`")
+    checkpoint = read_checkpoint(path, sha256, retrain=f"retrain it with `{retrain}`",
+                                 shipped=shipped)
+    _check_task(checkpoint, path, task, name, other)
     stored = stored_config(checkpoint, path)
     if stored != config:
         diffs = [f"{k}: checkpoint {v!r}, expected {getattr(config, k)!r}"
@@ -403,10 +520,12 @@ def load_tiny_vit(path: str | Path | None = None, sha256: str | None = "default"
         config: the configuration the checkpoint must have been trained with.
 
     Raises:
-        ValueError: damaged file, wrong hash, or a checkpoint of another configuration.
+        ValueError: damaged file, wrong hash, or a checkpoint of another configuration, or
+            of another model (its stored recipe trained the course model).
     """
     return _load_trained(path, sha256, TINY_VIT_CHECKPOINT, TINY_VIT_SHA256, config,
-                         "python -m vit_tutorial.train")
+                         "python -m vit_tutorial.train", _TINY_VIT_TASK, "TinyViT",
+                         "load_course_model(path)")
 
 
 COURSE_MODEL_CHECKPOINT = Path(__file__).parent / "checkpoints" / "course_model_digits.pt"
@@ -424,7 +543,8 @@ def load_course_model(path: str | Path | None = None, sha256: str | None = "defa
         path, sha256: as for :func:`load_tiny_vit`.
     """
     return _load_trained(path, sha256, COURSE_MODEL_CHECKPOINT, COURSE_MODEL_SHA256,
-                         TINY_VIT_CONFIG, "python -m vit_tutorial.train --model course")
+                         TINY_VIT_CONFIG, "python -m vit_tutorial.train --model course",
+                         _COURSE_MODEL_TASK, "the course model", "load_tiny_vit(path)")
 
 
 @torch.no_grad()
@@ -433,19 +553,41 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     """Accuracy of ``model`` on ``(images, labels)``, in [0, 1] (in eval mode; the model's
     mode is restored afterwards).
 
+    Args:
+        model: a classifier: images ``(b, ...)`` -> logits ``(b, num_classes)``.
+        images: ``(B, C, H, W)``.
+        labels: ``(B,)`` class indices (integers), as ``digits()`` returns them.
+        batch_size: images per forward pass (a positive int).
+
     Raises:
-        ValueError: an empty data set, or images and labels of different lengths.
+        ValueError: an empty data set, images and labels of different lengths, labels that
+            are not one index per image (one-hot rows, a ``(B, 1)`` column), a batch size
+            that is not a positive int, or images on the meta device (no values to count).
     """
     check_tensor(images, "images")
     check_tensor(labels, "labels")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    integers = not (labels.is_floating_point() or labels.is_complex()
+                    or labels.dtype == torch.bool)
+    if labels.ndim != 1 or not integers:
+        hint = ""
+        if labels.ndim == 2:  # one-hot rows, or a column
+            hint = ("; one-hot rows? pass labels.argmax(-1)" if labels.shape[1] > 1
+                    else "; for a column pass labels.reshape(-1)")
+        elif labels.ndim == 1:
+            hint = "; convert with labels.long()"
+        raise ValueError(f"labels must be class indices, one integer per image, shape (B,); got "
+                         f"{labels.dtype} of shape {tuple(labels.shape)}{hint}")
     if len(labels) == 0 or len(images) != len(labels):
         raise ValueError(f"evaluate needs as many images as labels, at least one; got "
                          f"{len(images)} images and {len(labels)} labels")
+    check_has_values(images, "images", "an accuracy")
     was_training = model.training
     model.eval()
     correct = 0
     for start in range(0, len(labels), batch_size):
         logits = model(images[start:start + batch_size])  # (b, num_classes)
-        correct += (logits.argmax(-1) == labels[start:start + batch_size]).sum().item()
+        batch_labels = labels[start:start + batch_size].to(logits.device)  # (b,)
+        correct += (logits.argmax(-1) == batch_labels).sum().item()
     model.train(was_training)
     return correct / len(labels)

@@ -23,7 +23,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
+from vit_tutorial._checks import (
+    check_divisible,
+    check_like_weights,
+    check_positive_int,
+    check_tensor,
+    to_pair,
+)
 from vit_tutorial.patches import image_to_patches
 
 __all__ = ["PatchEmbedding", "LinearPatchEmbedding", "plot_embedding_channels",
@@ -74,14 +80,7 @@ class _PatchEmbeddingBase(nn.Module):
                 f"{name} expects floating-point images, got dtype {images.dtype}; convert "
                 f"with torchvision.transforms.v2.ToDtype(torch.float32, scale=True)"
             )
-        weight = self.proj.weight
-        if images.dtype != weight.dtype:
-            raise TypeError(
-                f"{name}'s weights are {weight.dtype} but the images are {images.dtype}; "
-                f"convert the images with images.to({weight.dtype}) (or the model with "
-                f"model.to({images.dtype}))"
-            )
-        return images
+        return check_like_weights(images, "images", self.proj.weight, name)
 
     def extra_repr(self) -> str:
         return (f"image_size={self.image_size}, patch_size={self.patch_size}, "

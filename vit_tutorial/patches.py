@@ -14,6 +14,8 @@ then top to bottom — the same order as ``conv(x).flatten(2)``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
@@ -92,6 +94,8 @@ def patches_to_image(
     patches: torch.Tensor,
     patch_size: int | tuple[int, int],
     image_size: int | tuple[int, int],
+    *,
+    in_channels: int | None = None,
 ) -> torch.Tensor:
     r"""Put flattened patches back together into images: the exact inverse of
     :func:`image_to_patches`.
@@ -100,6 +104,10 @@ def patches_to_image(
         patches: ``(B, N, C·P·P)`` or ``(N, C·P·P)``, patch vectors in (C, P, P) order.
         patch_size: $P$, or ``(P_h, P_w)``.
         image_size: $H$ = $W$, or ``(H, W)``, of the image the patches came from.
+        in_channels: $C$. ``None`` reads it from the patch vectors' length $C·P·P$ and
+            accepts only 1 to 4 (grayscale to RGBA): a wrong ``patch_size`` would otherwise
+            give the same number of values back as an image with other channels. Pass it
+            for feature maps with more channels.
 
     Returns:
         The images.
@@ -136,10 +144,27 @@ def patches_to_image(
             f"multiple of {ph * pw}; check patch_size"
         )
     C = K // (ph * pw)
+    if in_channels is None and C > 4:
+        raise ValueError(_channels_hint(K, ph, pw))
+    if in_channels is not None and C != check_positive_int(in_channels, "in_channels"):
+        raise ValueError(f"each patch vector should hold C·P·P = {in_channels}·{ph}·{pw} = "
+                         f"{in_channels * ph * pw} values, got {K}; check patch_size and "
+                         f"in_channels")
     x = x.reshape(B, gh, gw, C, ph, pw)  # (B, N, C·P·P) -> (B, H/P, W/P, C, P, P)
     x = x.permute(0, 3, 1, 4, 2, 5)  # -> (B, C, H/P, P, W/P, P)
     x = x.reshape(B, C, H, W)  # -> (B, C, H, W)
     return x[0] if single else x
+
+
+def _channels_hint(K: int, ph: int, pw: int) -> str:
+    """Why patch vectors of ``K`` values don't fit ``(P_h, P_w)`` patches of an image."""
+    sides = [f"P = {math.isqrt(K // c)} for C = {c}" for c in (3, 1, 4)
+             if c * math.isqrt(K // c) ** 2 == K]
+    guess = f" ({', '.join(sides)})" if sides else ""
+    return (f"patch vectors of {K} values with {ph}x{pw} patches would give C = "
+            f"{K // (ph * pw)} channels, and an image has 1 to 4; is patch_size the one the "
+            f"patches were cut with{guess}? For feature maps with more channels pass "
+            f"in_channels")
 
 
 # --- figures for lesson 01 -------------------------------------------------------------

@@ -26,6 +26,8 @@ from vit_tutorial._checks import (
     check_num_prefix_tokens,
     check_positive_int,
     check_positive_number,
+    check_same_device,
+    check_size,
     check_tensor,
     to_pair,
     work_dtype,
@@ -83,6 +85,10 @@ class PositionalEmbedding(nn.Module):
         self.embed_dim = check_positive_int(embed_dim, "embed_dim")  # D
         self.num_prefix_tokens = check_num_prefix_tokens(num_prefix_tokens)  # 1 = class token
         num_positions = self.num_prefix_tokens + self.num_patches  # N + 1
+        check_size(num_positions * self.embed_dim,
+                   f"E_pos ({num_positions} positions × D = {self.embed_dim})",
+                   "num_patches is N = (H/P)·(W/P), the patches of one image (196 for "
+                   "ViT-B/16 at 224×224)")
         # E_pos: (1, N + 1, D)
         self.pos_embed = nn.Parameter(torch.empty(1, num_positions, self.embed_dim))
         nn.init.normal_(self.pos_embed, std=0.02)  # the original code's initialisation
@@ -131,12 +137,17 @@ class PositionalEmbedding(nn.Module):
                        f"patch grid with vit_tutorial.interpolation.resize_pos_embed (lesson 06, "
                        f"Sec. 3.2), or resize the images back")
             raise ValueError(f"{expected}: {fix}")
+        if not tokens.is_floating_point():
+            raise TypeError(f"tokens must be floating point, got {tokens.dtype}; convert with "
+                            f".float()")
+        check_same_device(tokens, "tokens", self.pos_embed, "E_pos", "the PositionalEmbedding")
         return tokens
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         tokens = self._check_tokens(tokens)
         # (1, N + 1, D), or (N + 1, D) for unbatched tokens
         pos = self.pos_embed if tokens.ndim == 3 else self.pos_embed[0]
+        pos = pos.to(tokens.dtype)  # computed in the tokens' dtype, as every module of the course
         return tokens + pos  # (B, N + 1, D) + (1, N + 1, D) -> (B, N + 1, D), broadcast over B
 
     def extra_repr(self) -> str:
@@ -203,6 +214,8 @@ def sincos_2d_pos_embed(grid_size: int | tuple[int, int], embed_dim: int, *,
         )
     temperature = check_positive_number(temperature, "temperature", "the usual value is 10000")
     dtype = check_float_dtype(dtype)
+    check_size(gh * gw * D, f"a {gh}x{gw} sine-cosine table of width {D}",
+               "grid_size counts patches, (H/P, W/P), not pixels")
     work = work_dtype(dtype)  # float32, as timm, unless float64 is asked for
     k = torch.arange(D // 4, dtype=torch.int64, device=device).to(work)  # (D/4,)
     omega = 1.0 / (temperature ** (k / (D // 4)))  # (D/4,) frequencies, 1 down to ~1/temperature

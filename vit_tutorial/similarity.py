@@ -24,7 +24,12 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import check_num_prefix_tokens, check_tensor, to_pair
+from vit_tutorial._checks import (
+    check_has_values,
+    check_num_prefix_tokens,
+    check_tensor,
+    to_pair,
+)
 from vit_tutorial.grid import grid_distances
 
 __all__ = ["position_similarity", "locality_score", "plot_position_similarity", "pos_embed_of",
@@ -178,7 +183,7 @@ def locality_score(similarity: torch.Tensor, *, far: int = 4) -> float:
         >>> locality_score(sim) > 0.1
         True
     """
-    sim = _check_similarity(similarity)
+    sim = check_has_values(_check_similarity(similarity), "similarity", "a score")
     if isinstance(far, bool) or not isinstance(far, numbers.Integral) or far < 2:
         raise ValueError(f"far must be an int >= 2 (1 step is a neighbour), got {far!r}; "
                          f"the default is 4")

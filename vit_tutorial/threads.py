@@ -1,10 +1,14 @@
-"""One CPU thread for small models: as fast, and the same numbers on every machine.
+"""One CPU thread for small models: as fast, and the same bytes run after run.
 
 The course's models are tiny (D = 64, 7×7 grids): PyTorch's thread pool costs more than it
 saves on them, and on a busy machine its threads wait on each other. One thread is also
 reproducible — the sums inside a matrix product happen in one order whatever the number of
-cores — so ``python -m vit_tutorial.train`` gives the shipped checkpoint bit for bit on any
-x86-64 CPU.
+cores (with two threads a seeded training gives other bytes) — so on the same kind of
+machine ``python -m vit_tutorial.train`` gives the shipped checkpoint byte for byte.
+
+A CPU with other vector instructions (AVX2 instead of AVX-512, say) runs other kernels,
+which round in another order: the weights come out slightly different, the accuracy the
+same within half a point. README ("The trained models") gives the measurements.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 :func:`from_torchvision` and :func:`from_timm` take a torchvision or timm
 ``VisionTransformer`` *object* (any size: the config is read from it) and return the
 course's :class:`~vit_tutorial.model.VisionTransformer` holding the same weights, so it
-gives the same logits. The key mapping is the two tables below. timm's register tokens
+gives the same logits. The key mapping is the tables below. timm's register tokens
 (``reg_tokens``, lesson 10) and position embeddings without prefix rows
-(``no_embed_class``) convert too; variants the course's model doesn't implement (average
+(``no_embed_class``) convert too, and so does timm's ``NaFlexVit`` (lesson 11: learned or
+factorized E_pos on a base grid, patches in (C, P, P) order), whose NaFlex batches the
+course's model then reads; variants the course's model doesn't implement (average
 pooling, layer scale, qk-norm, …) raise an error naming the variant — never silently wrong
 logits. Lessons: ``notebooks/08_model.ipynb`` (and 10 for registers).
 
@@ -29,8 +31,9 @@ from torch import nn
 
 from vit_tutorial.model import VisionTransformer, ViTConfig
 
-__all__ = ["TORCHVISION_KEYS", "TIMM_KEYS", "convert_state_dict", "from_torchvision", "from_timm",
-           "WeightsUnavailable", "torchvision_pretrained_state_dict"]
+__all__ = ["TORCHVISION_KEYS", "TIMM_KEYS", "TIMM_NAFLEX_KEYS", "convert_state_dict",
+           "from_torchvision", "from_timm", "from_timm_naflex", "WeightsUnavailable",
+           "torchvision_pretrained_state_dict"]
 
 # Our key (left) <- the library's key (right). {i} is the block index, {wb} weight or bias.
 TORCHVISION_KEYS = (
@@ -61,11 +64,23 @@ TIMM_KEYS = (  # our names follow timm's, so only the module paths differ
     ("head.{wb}", "head.{wb}"),
 )
 
-_TABLES = {"torchvision": TORCHVISION_KEYS, "timm": TIMM_KEYS}
+TIMM_NAFLEX_KEYS = (  # timm's NaFlexVit (lesson 11): the embeddings sit in its ``embeds``
+    ("patch_embed.proj.{wb}", "embeds.proj.{wb}"),  # a Linear (D, C·P·P): reshaped to a Conv2d
+    ("class_token.cls_token", "embeds.cls_token"),
+    ("reg_token", "embeds.reg_token"),
+    ("positional_embedding.pos_embed", "embeds.pos_embed"),  # (1, h, w, D): flattened
+    ("positional_embedding.pos_embed_{yx}", "embeds.pos_embed_{yx}"),  # factorized (NaViT)
+    ("encoder.blocks.{i}.{rest}", "blocks.{i}.{rest}"),
+    ("norm.{wb}", "norm.{wb}"),
+    ("head.{wb}", "head.{wb}"),
+)
+
+_TABLES = {"torchvision": TORCHVISION_KEYS, "timm": TIMM_KEYS, "timm-naflex": TIMM_NAFLEX_KEYS}
 _REQUIRED = ("patch_embed.proj.weight", "patch_embed.proj.bias", "class_token.cls_token",
              "positional_embedding.pos_embed", "norm.weight", "norm.bias",
              "head.weight", "head.bias")
-_FIELDS = {"{i}": r"(?P<i>\d+)", "{wb}": r"(?P<wb>weight|bias)",
+_OPTIONAL_E_POS = {"timm-naflex"}  # sources whose models may have no (or a factorized) E_pos
+_FIELDS = {"{i}": r"(?P<i>\d+)", "{wb}": r"(?P<wb>weight|bias)", "{yx}": r"(?P<yx>[yx])",
            "{rest}": r"(?P<rest>(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)"
                      r"\.(?:weight|bias))"}
 
@@ -96,7 +111,8 @@ def convert_state_dict(state_dict: dict, source: str) -> dict:
 
     Args:
         state_dict: the library model's ``state_dict()``.
-        source: ``"torchvision"`` or ``"timm"``.
+        source: ``"torchvision"``, ``"timm"`` or ``"timm-naflex"`` (the keys are renamed;
+            :func:`from_timm` also reshapes a NaFlexVit's tensors).
 
     Returns:
         A new dict with the course's keys (the tensors are shared, not copied).
@@ -106,7 +122,8 @@ def convert_state_dict(state_dict: dict, source: str) -> dict:
             state dict — listing the first few and the likely cause.
     """
     if source not in _TABLES:
-        raise ValueError(f"source must be 'torchvision' or 'timm', got {source!r}")
+        raise ValueError(f"source must be 'torchvision', 'timm' or 'timm-naflex', got "
+                         f"{source!r}")
     rules = [(ours, _pattern(theirs)) for ours, theirs in _TABLES[source]]
     converted, unexpected = {}, []
     for key, value in state_dict.items():
@@ -117,7 +134,8 @@ def convert_state_dict(state_dict: dict, source: str) -> dict:
                 break
         else:
             unexpected.append(key)
-    missing = [key for key in _REQUIRED if key not in converted]
+    missing = [key for key in _REQUIRED if key not in converted and not (
+        source in _OPTIONAL_E_POS and key.startswith("positional_embedding."))]
     if not any(key.startswith("encoder.blocks.") for key in converted):
         missing.append("encoder.blocks.0.*")
     if unexpected or missing:
@@ -188,14 +206,44 @@ def from_torchvision(model: nn.Module) -> VisionTransformer:
     return _load(config, state, "torchvision").train(model.training)
 
 
-def from_timm(model: nn.Module) -> VisionTransformer:
-    """The course's ViT holding the weights of a timm ``VisionTransformer``
-    (e.g. ``timm.create_model("vit_base_patch16_224")``).
-    """
+def _check_timm_blocks(model: nn.Module) -> None:
+    """The blocks of a timm ViT or NaFlexVit are the paper's (pre-norm, exact GELU, …)."""
     from timm.layers import Mlp
     from timm.models.vision_transformer import Attention, Block
+
+    for block in model.blocks:
+        if (type(block) is not Block or type(block.attn) is not Attention
+                or type(block.mlp) is not Mlp):
+            raise _unsupported("timm", f"blocks of type {type(block).__name__} "
+                                       f"(attention {type(block.attn).__name__}, "
+                                       f"MLP {type(block.mlp).__name__})")
+        if not (isinstance(block.ls1, nn.Identity) and isinstance(block.ls2, nn.Identity)):
+            raise _unsupported("timm", "layer scale (init_values)")
+        if not (isinstance(block.attn.q_norm, nn.Identity)
+                and isinstance(block.attn.k_norm, nn.Identity)):
+            raise _unsupported("timm", "qk-norm")
+        if not isinstance(getattr(block.attn, "norm", nn.Identity()), nn.Identity) \
+                or not isinstance(getattr(block.mlp, "norm", nn.Identity()), nn.Identity):
+            raise _unsupported("timm", "extra norms inside attention or MLP "
+                                       "(scale_attn_norm / scale_mlp_norm)")
+        if getattr(block.attn, "gate", None) is not None:
+            raise _unsupported("timm", "gated attention")
+        if block.attn.qkv.bias is None:
+            raise _unsupported("timm", "attention without qkv bias (qkv_bias=False)")
+    norms = [model.norm] + [n for b in model.blocks for n in (b.norm1, b.norm2)]
+    _check_norm_and_act("timm", norms, [b.mlp.act for b in model.blocks])
+
+
+def from_timm(model: nn.Module) -> VisionTransformer:
+    """The course's ViT holding the weights of a timm ``VisionTransformer``
+    (e.g. ``timm.create_model("vit_base_patch16_224")``), or of a timm ``NaFlexVit``
+    (lesson 11; see :func:`from_timm_naflex`).
+    """
+    from timm.models.naflexvit import NaFlexVit
     from timm.models.vision_transformer import VisionTransformer as TimmViT
 
+    if isinstance(model, NaFlexVit):
+        return from_timm_naflex(model)
     if not isinstance(model, TimmViT):
         raise TypeError(f"from_timm expects a timm VisionTransformer, got {type(model).__name__}"
                         + ("; use from_torchvision for torchvision models"
@@ -220,27 +268,7 @@ def from_timm(model: nn.Module) -> VisionTransformer:
     for ok, variant in checks:
         if not ok:
             raise _unsupported("timm", variant)
-    for block in model.blocks:
-        if (type(block) is not Block or type(block.attn) is not Attention
-                or type(block.mlp) is not Mlp):
-            raise _unsupported("timm", f"blocks of type {type(block).__name__} "
-                                       f"(attention {type(block.attn).__name__}, "
-                                       f"MLP {type(block.mlp).__name__})")
-        if not (isinstance(block.ls1, nn.Identity) and isinstance(block.ls2, nn.Identity)):
-            raise _unsupported("timm", "layer scale (init_values)")
-        if not (isinstance(block.attn.q_norm, nn.Identity)
-                and isinstance(block.attn.k_norm, nn.Identity)):
-            raise _unsupported("timm", "qk-norm")
-        if not isinstance(getattr(block.attn, "norm", nn.Identity()), nn.Identity) \
-                or not isinstance(getattr(block.mlp, "norm", nn.Identity()), nn.Identity):
-            raise _unsupported("timm", "extra norms inside attention or MLP "
-                                       "(scale_attn_norm / scale_mlp_norm)")
-        if getattr(block.attn, "gate", None) is not None:
-            raise _unsupported("timm", "gated attention")
-        if block.attn.qkv.bias is None:
-            raise _unsupported("timm", "attention without qkv bias (qkv_bias=False)")
-    norms = [model.norm] + [n for b in model.blocks for n in (b.norm1, b.norm2)]
-    _check_norm_and_act("timm", norms, [b.mlp.act for b in model.blocks])
+    _check_timm_blocks(model)
     embed = model.patch_embed
     config = ViTConfig(image_size=tuple(embed.img_size), patch_size=tuple(embed.patch_size),
                        in_channels=embed.proj.in_channels, num_classes=model.num_classes,
@@ -251,6 +279,68 @@ def from_timm(model: nn.Module) -> VisionTransformer:
                        prefix_pos_embed=not model.no_embed_class)
     state = convert_state_dict(model.state_dict(), "timm")
     return _load(config, state, "timm").train(model.training)
+
+
+def from_timm_naflex(model: nn.Module) -> VisionTransformer:
+    """The course's ViT holding the weights of a timm ``NaFlexVit`` (lesson 11): a class
+    token read by the head (``global_pool='token'``), a learned (``pos_embed='learned'``,
+    resized per image as timm's defaults do) or factorized E_pos, or none, and patches
+    flattened in (C, P, P) order (``patchify_channels_last=False``). The converted model
+    reads timm's NaFlex batches and gives the same logits; its ``image_size`` is the base
+    grid of E_pos times P (timm's ``pos_embed_grid_size``), where it also reads images.
+
+    Example:
+        >>> cfg = NaFlexVitCfg(class_token=True, global_pool="token",
+        ...                    patchify_channels_last=False)
+        >>> ours = from_timm(NaFlexVit(cfg).eval()).eval()
+    """
+    embeds = model.embeds
+    checks = [
+        (model.has_class_token and model.global_pool == "token" and model.attn_pool is None,
+         f"pooling {model.global_pool!r} (the course's ViT reads the class token: "
+         f"class_token=True, global_pool='token')"),
+        (embeds.is_linear, "a Conv2d patch embedding (embed_proj_type='conv'), which reads "
+                           "images only; use 'linear'"),
+        (not embeds.channels_last, "patches flattened channels last, (P, P, C); the course's "
+                                   "patches are (C, P, P): patchify_channels_last=False"),
+        (embeds.pos_embed_type in ("learned", "factorized", "none"),
+         f"position embedding {embeds.pos_embed_type!r}"),
+        ((embeds.pos_embed_interp_mode, embeds.pos_embed_antialias,
+          embeds.pos_embed_align_corners, embeds.pos_embed_ar_preserving,
+          embeds.pos_embed_use_grid_sample) == ("bicubic", True, False, False, False),
+         "E_pos resized other than timm's default (bicubic, antialias, no align_corners, "
+         "no aspect-preserving grid, no grid_sample)"),
+        (embeds.norm_input is None and isinstance(embeds.norm, nn.Identity)
+         and isinstance(model.norm_pre, nn.Identity) and isinstance(model.fc_norm, nn.Identity),
+         "extra norms around the patch embedding or the pooling"),
+        (embeds.proj.bias is not None, "a patch embedding without bias"),
+        (embeds.patch_interpolator is None, "a patch-size interpolator (FlexiViT)"),
+        (model.rope is None and model.patch_drop is None, "RoPE or patch dropout"),
+        (isinstance(model.head, nn.Linear) and model.num_classes > 0,
+         "no classification head (num_classes=0)"),
+    ]
+    for ok, variant in checks:
+        if not ok:
+            raise _unsupported("timm NaFlexVit", variant)
+    _check_timm_blocks(model)
+    P = tuple(embeds.patch_size)
+    grid = tuple(embeds.pos_embed_grid_size)
+    kind = {"learned": "learned", "factorized": "factorized"}.get(embeds.pos_embed_type, "none")
+    config = ViTConfig(image_size=(grid[0] * P[0], grid[1] * P[1]), patch_size=P,
+                       in_channels=embeds.in_chans, num_classes=model.num_classes,
+                       embed_dim=model.embed_dim, depth=len(model.blocks),
+                       num_heads=model.blocks[0].attn.num_heads,
+                       mlp_dim=model.blocks[0].mlp.fc1.out_features,
+                       num_register_tokens=model.num_reg_tokens,
+                       positional_embedding=kind, prefix_pos_embed=False)
+    state = convert_state_dict(model.state_dict(), "timm-naflex")
+    D = model.embed_dim
+    state["patch_embed.proj.weight"] = state["patch_embed.proj.weight"].reshape(
+        D, embeds.in_chans, *P)  # (D, C·P·P) -> (D, C, P, P): E as a Conv2d weight
+    if kind == "learned":
+        key = "positional_embedding.pos_embed"
+        state[key] = state[key].reshape(1, -1, D)  # (1, h, w, D) -> (1, N, D), row-major
+    return _load(config, state, "timm NaFlexVit").train(model.training)
 
 
 class WeightsUnavailable(RuntimeError):

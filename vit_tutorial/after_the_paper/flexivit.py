@@ -13,6 +13,7 @@ from vit_tutorial._checks import (
     check_choice,
     check_divisible,
     check_float_dtype,
+    check_size,
     check_tensor,
     to_pair,
     work_dtype,
@@ -60,6 +61,8 @@ def patch_resize_matrix(old_size: int | tuple[int, int], new_size: int | tuple[i
     check_choice(interpolation, "interpolation", PATCH_INTERPOLATIONS,
                   "timm resizes patch embeddings with 'bicubic'")
     check_bool(antialias, "antialias")
+    check_size(nh * nw * ph * pw, f"the resize matrix B ({nh}·{nw} × {ph}·{pw})",
+               "patch sizes are the sides of one patch in pixels, e.g. 8 to 48")
     basis = torch.eye(ph * pw, device=device, dtype=check_float_dtype(dtype))  # (P², P²)
     basis = basis.reshape(ph * pw, 1, ph, pw)  # -> (P², 1, P_h, P_w): one image per pixel
     resized = F.interpolate(basis, size=(nh, nw), mode=interpolation, align_corners=False,
@@ -126,6 +129,8 @@ def resample_patch_embed(weight: torch.Tensor, new_size: int | tuple[int, int], 
     check_choice(method, "method", RESAMPLE_METHODS,
                   "'pi' keeps tokens unchanged (FlexiViT), 'plain' resizes filters like images")
     D, C, ph, pw = weight.shape
+    check_size(D * C * nh * nw, f"the resized weight ({D}, {C}, {nh}, {nw})",
+               "new_size is the side of one patch in pixels, e.g. 8 to 48")
     work = work_dtype(weight.dtype)
     if method == "plain":
         check_choice(interpolation, "interpolation", PATCH_INTERPOLATIONS, "e.g. 'bicubic'")
@@ -221,6 +226,9 @@ def resize_patches(images: torch.Tensor, patch_size: int | tuple[int, int],
     ph, pw = to_pair(patch_size, "patch_size")
     nh, nw = to_pair(new_patch_size, "new_patch_size")
     check_choice(interpolation, "interpolation", PATCH_INTERPOLATIONS, "e.g. 'bicubic'")
+    check_size(B * C * (H // ph * nh) * (W // pw * nw), f"the resized images (B = {B}, C = {C}, "
+               f"{H // ph * nh}x{W // pw * nw})", "new_patch_size is the side of one patch in "
+               "pixels, e.g. 8 to 48")
     patches = image_to_patches(x, (ph, pw))  # (B, C, H, W) -> (B, N, C·P·P)
     N = patches.shape[1]
     patches = patches.reshape(B * N, C, ph, pw)  # (B, N, C·P·P) -> (B·N, C, P_h, P_w)
@@ -228,7 +236,8 @@ def resize_patches(images: torch.Tensor, patch_size: int | tuple[int, int],
                             antialias=check_bool(antialias, "antialias"),
                             )  # (B·N, C, P_h, P_w) -> (B·N, C, P'_h, P'_w)
     patches = patches.reshape(B, N, C * nh * nw)  # (B·N, C, P'_h, P'_w) -> (B, N, C·P'·P')
-    out = patches_to_image(patches, (nh, nw), (H // ph * nh, W // pw * nw))  # -> (B, C, H', W')
+    out = patches_to_image(patches, (nh, nw), (H // ph * nh, W // pw * nw),
+                           in_channels=C)  # (B, N, C·P'·P') -> (B, C, H', W')
     return out[0] if images.ndim == 3 else out  # (1, C, H', W') -> (C, H', W') when unbatched
 
 

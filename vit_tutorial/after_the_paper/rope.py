@@ -13,6 +13,7 @@ from vit_tutorial._checks import (
     check_num_prefix_tokens,
     check_positive_int,
     check_positive_number,
+    check_same_device,
     check_tensor,
     to_pair,
     work_dtype,
@@ -206,6 +207,8 @@ def _check_rope_inputs(x: object, sin: object, cos: object, num_prefix_tokens: o
     if x.ndim < 2 or not x.is_floating_point() or x.shape[-1] % 2 != 0:
         raise ValueError(f"x must be floating-point queries or keys (..., T, D_h) with an even "
                          f"D_h, e.g. (B, h, T, D_h); got {x.dtype} of shape {tuple(x.shape)}")
+    check_same_device(sin, "sin", cos, "cos")
+    check_same_device(x, "x", sin, "the sin and cos tables", "the tables")
     if sin.shape != cos.shape or sin.ndim < 2:
         raise ValueError(f"sin and cos must have the same shape (..., N, D_h), got "
                          f"{tuple(sin.shape)} and {tuple(cos.shape)}; pass both halves of "

@@ -4,13 +4,14 @@ RoPE, for any grid at run time (see :mod:`vit_tutorial.after_the_paper`)."""
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
 from vit_tutorial._checks import (
     check_choice,
+    check_dropout,
+    check_like_weights,
     check_num_prefix_tokens,
     check_positive_int,
     check_positive_number,
@@ -105,6 +106,7 @@ class RoPEAttention(Attention):
     def forward(self, x: torch.Tensor, grid_size: int | tuple[int, int],
                 return_attention: bool = False):
         B, T, D = _check_tokens(x, self.embed_dim, "x").shape
+        check_like_weights(x, "x", self.qkv.weight, "RoPEAttention")
         gh, gw = to_pair(grid_size, "grid_size")
         if T != self.num_prefix_tokens + gh * gw:
             raise ValueError(
@@ -172,10 +174,7 @@ class RoPEEncoderBlock(nn.Module):
         super().__init__()
         D = check_positive_int(embed_dim, "embed_dim")
         check_positive_int(mlp_dim, "mlp_dim")
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
-                or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}; use 0.0 for "
-                             f"inference or e.g. 0.1 for training")
+        dropout = check_dropout(dropout)
         self.norm1 = nn.LayerNorm(D, eps=LAYER_NORM_EPS)
         self.attn = RoPEAttention(D, num_heads, rope=rope, temperature=temperature,
                                   grid_indexing=grid_indexing,
@@ -194,6 +193,7 @@ class RoPEEncoderBlock(nn.Module):
     def forward(self, z: torch.Tensor, grid_size: int | tuple[int, int],
                 return_attention: bool = False):
         z = _check_tokens(z, self.attn.embed_dim, "tokens")
+        check_like_weights(z, "tokens", self.norm1.weight, "RoPEEncoderBlock")
         attended = self.attn(self.norm1(z), grid_size, return_attention)  # MSA_RoPE(LN(z_{l-1}))
         if return_attention:
             attended, weights = attended

@@ -10,9 +10,15 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_divisible, check_positive_int, check_tensor, to_pair
+from vit_tutorial._checks import (
+    check_divisible,
+    check_like_weights,
+    check_positive_int,
+    check_tensor,
+    to_pair,
+)
 from vit_tutorial.after_the_paper.rope_attention import RoPEEncoderBlock
-from vit_tutorial.model import VisionTransformer, ViTConfig
+from vit_tutorial.model import VisionTransformer, ViTConfig, mask_patch_tokens
 
 __all__ = ["RoPEEncoder", "RoPEViT"]
 
@@ -109,23 +115,23 @@ class RoPEViT(VisionTransformer):
             hint = "; for one image use images.unsqueeze(0)" if images.ndim == 3 else ""
             raise ValueError(f"images must have shape (B, {C}, H, W), got "
                              f"{tuple(images.shape)}{hint}")
-        weight = self.patch_embed.proj.weight
-        if not images.is_floating_point() or images.dtype != weight.dtype:
-            raise TypeError(f"images must be floating-point in the weights' dtype "
-                            f"{weight.dtype}, got {images.dtype}; convert them with "
-                            f"images.to({weight.dtype})")
+        check_like_weights(images, "images", self.patch_embed.proj.weight, "RoPEViT")
         return check_divisible(tuple(images.shape[-2:]),
                                to_pair(self.config.patch_size, "patch_size"))
 
     def _check_images(self, images: object) -> None:
         self.grid_size_of(images)  # any size that is a multiple of P
 
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
+    def embed(self, images: torch.Tensor, mask: torch.Tensor | None = None,
+              mask_token: torch.Tensor | None = None) -> torch.Tensor:
         """Eq. 1 without $E_\text{pos}$: ``(B, C, H, W) -> (B, k + N, D)``, $N$ from the
-        images' own grid (``k`` = 1 class token + registers)."""
+        images' own grid (``k`` = 1 class token + registers); ``mask`` and ``mask_token``
+        as for :meth:`~vit_tutorial.model.VisionTransformer.embed`."""
         self._check_images(images)
         x = self.patch_embed.proj(images)  # (B, C, H, W) -> (B, D, H/P, W/P), any H, W
         tokens = x.flatten(2).transpose(1, 2)  # (B, D, H/P, W/P) -> (B, D, N) -> (B, N, D)
+        if mask is not None:
+            tokens = mask_patch_tokens(tokens, mask, mask_token)  # (B, N, D)
         return self.dropout(self._prefix(tokens))  # (B, k + N, D)
 
     def forward_features(self, images: torch.Tensor, return_attention: bool = False):

@@ -11,22 +11,13 @@ import functools
 import sys
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from vit_tutorial.explorers.base import Explorer, dropdown, picture, slider
-from vit_tutorial.explorers.common import check_choice, check_in_range, explorer_figure, tiny_vit
-from vit_tutorial.figures import encode_png, render_png
+from vit_tutorial.explorers.common import Picture, check_choice, check_in_range, tiny_vit
 from vit_tutorial.model import TINY_VIT_CONFIG, TinyViT
 from vit_tutorial.positional_embedding import sincos_2d_pos_embed
-from vit_tutorial.similarity import (
-    frame_tile,
-    locality_score,
-    plot_position_similarity,
-    pos_embed_of,
-    position_similarity,
-    similarity_figure_size,
-)
+from vit_tutorial.similarity import locality_score, pos_embed_of, position_similarity
 from vit_tutorial.weights import WeightsUnavailable, torchvision_pretrained_state_dict
 
 __all__ = ["SIMILARITY_SOURCES", "SimilarityView", "similarity_source", "similarity_view",
@@ -98,20 +89,21 @@ def similarity_source(source: str, download: bool = False) -> tuple[torch.Tensor
     return _PRETRAINED["sim"], SIMILARITY_SOURCES[source]
 
 
-class _MapRenderer:
-    """One source's large similarity map; a redraw only swaps the data and the frame."""
+class _MapPicture(Picture):
+    """One source's large similarity map; a redraw swaps the data, the frame and the title
+    over the kept axes, ticks and colour bar."""
 
     def __init__(self, sim: torch.Tensor):
         from matplotlib.patches import Rectangle
 
+        super().__init__(5.4, 5.0)
         self.sim = sim.detach().float().numpy()  # (H/P, W/P, H/P, W/P)
         gh, gw = self.sim.shape[:2]
-        self.fig = explorer_figure(5.4, 5.0)
         ax = self.fig.add_axes((0.13, 0.1, 0.62, 0.8))
         self.shown = ax.imshow(self.sim[0, 0], cmap="RdBu_r", vmin=-1, vmax=1,
                                interpolation="nearest")
-        self.frame = Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="black", linewidth=2.5)
-        ax.add_patch(self.frame)
+        self.frame = ax.add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="black",
+                                            linewidth=2.5))
         step = 1 if max(gh, gw) <= 8 else 2
         ax.set_xticks(range(0, gw, step))
         ax.set_yticks(range(0, gh, step))
@@ -120,41 +112,84 @@ class _MapRenderer:
         cax = self.fig.add_axes((0.79, 0.1, 0.035, 0.8))
         self.fig.colorbar(self.shown, cax=cax, label="cosine similarity")
         self.ax = ax
+        self.layers = [[self.shown, self.frame, *ax.spines.values(), ax.title]]
 
-    def png(self, row: int, column: int) -> bytes:
+    def update(self, row: int, column: int) -> _MapPicture:
         self.shown.set_data(self.sim[row, column])
         self.frame.set_xy((column - 0.5, row - 0.5))
-        self.ax.set_title(f"similarity of patch ({row}, {column}) to every patch", fontsize=10)
-        return render_png(self.fig)
+        self.ax.set_title(f"similarity of patch ({row}, {column}) to every patch", fontsize=10,
+                          y=1.0)
+        return self
 
 
-class _GridRenderer:
-    """One source's Figure 7 grid, drawn once; a redraw restores it and draws the frame.
+class _GridPicture(Picture):
+    """One source's Figure 7 (centre) as one Axes: a tile image per patch, one collection
+    of tile outlines, one text per row and column label; a redraw only moves the frame.
 
-    Building ~50–200 small Axes takes most of a second, so the grid is drawn once per source
-    and kept as a background (matplotlib's blitting API); picking another patch only paints
-    the highlight frame over it.
+    Lesson 05 draws the same figure with one Axes per tile
+    (:func:`vit_tutorial.similarity.plot_position_similarity`); here, building and drawing
+    49–196 Axes would take a second, so the tiles are images placed in one Axes, in inches
+    (a tile is at most 0.6 in, with gaps of 8 % of a tile).
     """
 
-    def __init__(self, sim: torch.Tensor, title: str):
-        self.fig = explorer_figure(*similarity_figure_size(sim.shape[:2], title=True))
-        _, self.axes = plot_position_similarity(sim, title=title, fig=self.fig)
-        self.fig.canvas.draw()
-        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+    LEFT, RIGHT, BOTTOM, TOP = 0.75, 1.35, 0.7, 0.55  # margins in inches: labels, colour bar
 
-    def png(self, row: int, column: int) -> bytes:
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        frame = frame_tile(self.axes[row, column])  # the frame plot_position_similarity draws
-        frame.draw(canvas.get_renderer())
-        frame.remove()
-        return encode_png(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+    def __init__(self, sim: torch.Tensor, title: str):
+        from matplotlib.collections import PatchCollection
+        from matplotlib.colors import Normalize
+        from matplotlib.patches import Rectangle
+
+        values = sim.detach().float().numpy()  # (H/P, W/P, H/P, W/P)
+        gh, gw = values.shape[:2]
+        side = min(0.6, 6.0 / max(gh, gw))  # a tile's longer side
+        tile_w, tile_h = side * gw / max(gh, gw), side * gh / max(gh, gw)  # the image's aspect
+        gap = 0.08 * side
+        width, height = gw * tile_w + (gw - 1) * gap, gh * tile_h + (gh - 1) * gap
+        fw, fh = self.LEFT + width + self.RIGHT, self.BOTTOM + height + self.TOP
+        super().__init__(fw, fh)
+        box = (self.LEFT / fw, self.BOTTOM / fh, width / fw, height / fh)
+        ax = self.fig.add_axes(box)
+        ax.set_axis_off()
+        ax.set_xlim(0, width)
+        ax.set_ylim(height, 0)  # inches from the top-left corner, rows downwards
+        norm = Normalize(vmin=-1.0, vmax=1.0)  # one scale for every tile
+        fontsize = 8 if side >= 0.45 else 7
+        self.corners = {}
+        for i in range(gh):
+            for j in range(gw):
+                x, y = j * (tile_w + gap), i * (tile_h + gap)
+                ax.imshow(values[i, j], cmap="RdBu_r", norm=norm, interpolation="nearest",
+                          extent=(x, x + tile_w, y + tile_h, y), aspect="auto")
+                self.corners[i, j] = (x, y)
+        ax.add_collection(PatchCollection(
+            [Rectangle(xy, tile_w, tile_h) for xy in self.corners.values()],
+            facecolor="none", edgecolor="black", linewidth=0.8))  # each tile's outline
+        pad = 3 / 72  # 3 points, in inches
+        for i in range(gh):
+            ax.text(-pad, i * (tile_h + gap) + tile_h / 2, str(i), ha="right", va="center",
+                    fontsize=fontsize)
+        for j in range(gw):
+            ax.text(j * (tile_w + gap) + tile_w / 2, height + pad, str(j), ha="center",
+                    va="top", fontsize=fontsize)
+        self.fig.supylabel("input patch row (from 0)", x=0.12 / fw, ha="left")
+        self.fig.supxlabel("input patch column (from 0)", y=0.08 / fh, va="bottom")
+        self.fig.suptitle(title, y=1 - 0.1 / fh, va="top")
+        cax = self.fig.add_axes((box[0] + box[2] + 0.2 / fw, box[1], 0.15 / fw, box[3]))
+        self.fig.colorbar(ax.images[0], cax=cax, label="cosine similarity")
+        self.frame = ax.add_patch(Rectangle((0, 0), tile_w, tile_h, fill=False,
+                                            edgecolor="black", linewidth=2.5, clip_on=False,
+                                            zorder=3))
+        self.layers = [[self.frame]]
+
+    def update(self, row: int, column: int) -> _GridPicture:
+        self.frame.set_xy(self.corners[row, column])
+        return self
 
 
 @functools.cache
-def _renderers(source: str) -> tuple[_MapRenderer, _GridRenderer]:
+def _pictures(source: str) -> tuple[_MapPicture, _GridPicture]:
     sim, label = similarity_source(source)  # "pretrained" only reaches here once loaded
-    return _MapRenderer(sim), _GridRenderer(sim, f"Figure 7 (centre): {label}")
+    return _MapPicture(sim), _GridPicture(sim, f"Figure 7 (centre): {label}")
 
 
 @dataclass(frozen=True)
@@ -192,8 +227,9 @@ def similarity_view(source: str = "trained", row: int = 3, column: int = 3,
                     download: bool = False) -> SimilarityView:
     r"""The similarity explorer's pictures for one source of $E_\text{pos}$ and one patch.
 
-    The first call for a source draws its Figure 7 grid (about a second for 7×7); later
-    calls for that source only repaint the frame and the large map (tens of milliseconds).
+    The first call for a source computes its table and draws its two pictures (a few
+    tenths of a second); later calls for that source only move the frames and swap the
+    large map's data and title (tens of milliseconds).
 
     Args:
         source: a key of :data:`SIMILARITY_SOURCES`.
@@ -213,7 +249,7 @@ def similarity_view(source: str = "trained", row: int = 3, column: int = 3,
     where = f" for the {gh}×{gw} grid of {label}"
     row = check_in_range(row, "row", 0, gh - 1, where)
     column = check_in_range(column, "column", 0, gw - 1, where)
-    map_renderer, grid_renderer = _renderers(source)
+    map_picture, grid_picture = _pictures(source)
     tile = sim[row, column]
     others = tile.flatten()[torch.arange(gh * gw) != row * gw + column]  # (N - 1,)
     text = (f"{label}: patch ({row}, {column}) of the {gh}×{gw} grid; its similarity to the "
@@ -221,7 +257,8 @@ def similarity_view(source: str = "trained", row: int = 3, column: int = 3,
             f"{others.min().item():+.2f} … {others.max().item():+.2f}; "
             f"locality score of the table {_locality(source):.3f}")
     return SimilarityView(source, row, column, (gh, gw), tile, _locality(source),
-                          map_renderer.png(row, column), grid_renderer.png(row, column), text)
+                          map_picture.update(row, column).png(),
+                          grid_picture.update(row, column).png(), text)
 
 
 class SimilarityExplorer(Explorer):
@@ -235,6 +272,10 @@ class SimilarityExplorer(Explorer):
         grid_image: ``Image``, Figure 7 (centre) with the picked tile framed.
         view: the :class:`SimilarityView` shown.
         download: whether choosing "pretrained" may download ViT-B/16's weights (330 MB).
+
+    Raises:
+        ValueError: an unknown source or a patch off the sliders (never clamped).
+        TypeError: a patch that is not whole numbers, a source that is not a string.
     """
 
     name = "similarity"
@@ -242,12 +283,15 @@ class SimilarityExplorer(Explorer):
 
     def __init__(self, source: str = "trained", row: int = 3, column: int = 3,
                  download: bool | None = None):
+        check_choice(source, "source", SIMILARITY_SOURCES)  # never clamped to a control
+        last = 13 if source == "pretrained" else _tiny_grid()[0] - 1  # until it is loaded
+        row = check_in_range(row, "row", 0, last)
+        column = check_in_range(column, "column", 0, last)
         self.download = ("google.colab" in sys.modules) if download is None else download
         options = [(label, key) for key, label in SIMILARITY_SOURCES.items()]
         self.source = dropdown("E_pos of", options, source)
-        side = 14 if source == "pretrained" else _tiny_grid()[0]  # until the source is loaded
-        self.row = slider("patch row i", row, 0, side - 1)
-        self.column = slider("patch column j", column, 0, side - 1)
+        self.row = slider("patch row i", row, 0, last)
+        self.column = slider("patch column j", column, 0, last)
         self.map_image = picture()
         self.grid_image = picture()
         self.view = None
@@ -302,11 +346,8 @@ def similarity_explorer(source: str = "trained", row: int = 3, column: int = 3,
     Raises:
         ValueError: an unknown source, or a patch outside the grid (the message says which
             values are allowed).
+        TypeError: a patch that is not whole numbers, a source that is not a string.
     """
-    check_choice(source, "source", SIMILARITY_SOURCES)
-    side = 13 if source == "pretrained" else _tiny_grid()[0] - 1
-    row = check_in_range(row, "row", 0, side)
-    column = check_in_range(column, "column", 0, side)
     return SimilarityExplorer(source, row, column, download)
 
 
@@ -317,4 +358,4 @@ def clear_caches() -> None:
     _similarity_table.cache_clear()
     _PRETRAINED.clear()
     _locality.cache_clear()
-    _renderers.cache_clear()
+    _pictures.cache_clear()
