@@ -28,6 +28,7 @@ FACE_EDGES = {  # face -> the faces it may import (inside a sub-package, modules
     "experiments": {"train", "native_experiment"},  # each other freely, but never in a cycle)
     "native_experiment": {"train"},
     "course_model": {"train"},
+    "course_setups": {"train", "course_model"},
     "editions": {"classroom", "course"},
     "classroom": {"course", "exercises"},  # the banner, the lessons, the exercises' points
     "course": {"exercises"},  # the lesson card states the exercises' points

@@ -5,6 +5,7 @@ import pytest
 import torch
 from checker_cases import assert_hint, assert_not_implemented, assert_passes, with_answers
 
+from vit_tutorial.encoder import EncoderBlock
 from vit_tutorial.exercises import CHECKERS
 from vit_tutorial.exercises import encoder as ex
 
@@ -52,6 +53,8 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      "computed side by side"),
     ("check_encoder_block",  # around the rule: the class's forward, not the instance's
      lambda block, z: type(block).forward(block, z), "your function called the whole block"),
+    ("check_encoder_block",  # the module the learner is asked to write, through its class
+     lambda block, z: EncoderBlock.forward(block, z), "your function called the whole block"),
     ("check_encoder_block", writes_into_the_block, "changed its input in place"),
     ("check_encoder_answers", with_answers(ANSWERS, "check_encoder_answers", head_dim_B16=768),
      "that is D"),
@@ -82,3 +85,11 @@ def test_the_student_stub_is_not_implemented_yet(name):
                          ids=[f"{name[6:]}-{i}" for i, (name, _, _) in enumerate(WRONG)])
 def test_a_wrong_answer_gets_its_specific_hint(name, answer, hint):
     assert_hint(getattr(ex, name), answer, hint)
+
+
+def test_the_class_gets_its_forward_back_after_a_check():
+    forward = EncoderBlock.forward
+    ex.check_encoder_block(lambda block, z: EncoderBlock.forward(block, z))
+    assert EncoderBlock.forward is forward
+    block = EncoderBlock(8, 2, 16).eval()
+    assert block(torch.randn(1, 3, 8)).shape == (1, 3, 8)

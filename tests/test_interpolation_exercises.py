@@ -91,3 +91,12 @@ def test_the_student_stub_is_not_implemented_yet(name):
                          ids=[f"{name[6:]}-{i}" for i, (name, _, _) in enumerate(WRONG)])
 def test_a_wrong_answer_gets_its_specific_hint(name, answer, hint):
     assert_hint(getattr(ex, name), answer, hint)
+
+
+def test_the_catch_all_points_to_the_lesson_without_the_recipe():
+    """Wrong values of no known kind: the feedback names what to compare, not the code."""
+    result = ex.check_resize_pos_embed(
+        lambda pos_embed, new_grid, old_grid: torch.zeros(
+            1, 1 + new_grid[0] * new_grid[1], pos_embed.shape[-1]) + pos_embed[:, :1])
+    assert not result and "compare each step with section 2" in result.message
+    assert "F.interpolate(" not in result.message and "mode='bicubic'" not in result.message

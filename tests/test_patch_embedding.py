@@ -209,6 +209,7 @@ def test_plot_principal_components():
     fig, axes = plot_principal_components(components, explained, ncols=4, title="t")
     assert axes.shape == (3, 4) and not axes[2, 3].axison  # 10 images, 2 unused slots
     assert len(fig.axes) == 13  # 12 panels + one colour bar
+    assert fig.axes[-1].get_ylabel() == "component value"  # components, not filters
     assert axes[0, 0].get_title().startswith("PC 0\n")  # counted from 0, like the tensors
     plt.close(fig)
     rgb = PatchEmbedding(32, 8, 3, 16)

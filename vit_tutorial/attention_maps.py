@@ -5,9 +5,11 @@ Two readings of the attention weights $A$ that every encoder block computes
 
 - **mean attention distance** (Sec. 4.5, Figure 7 right): how far, in pixels, each head
   looks from its query patch, weighted by $A$;
-- **attention rollout** (Abnar & Zuidema 2020, App. D.8, Figure 6): how much each input
+- **attention rollout** (Abnar & Zuidema 2020; Figure 6, App. D.8): how much each input
   patch contributes to the class token's final state, following $A$ through every layer
-  and the residual path.
+  and the residual path. App. D.8 says only that the weights are averaged over the heads
+  and multiplied through the layers; the identity for the residual path and the
+  renormalised rows are Abnar & Zuidema's.
 
 See ``notebooks/09_attention_maps.ipynb``.
 """
@@ -30,6 +32,9 @@ __all__ = ["row_column_score", "mean_attention_distance", "uniform_attention_dis
            "plot_attention_distance",
            "HEAD_FUSIONS", "attention_rollout", "rollout_map", "mass_on_ink",
            "plot_rollout"]
+
+#: The marker of each head in :func:`plot_attention_distance` (repeated past eight heads).
+HEAD_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def row_column_score(similarity: torch.Tensor, axis: str = "both", min_steps: int = 2
@@ -170,7 +175,8 @@ def plot_attention_distance(distances: torch.Tensor, uniform: float | None = Non
     One dot per head and layer, as in the paper: the x-axis is the layer (counted from 0, as
     the code counts), the y-axis the distance in pixels from :func:`mean_attention_distance`.
     The heads of a layer are spread a little sideways so that equal values stay visible;
-    each head keeps its colour (sampled from viridis) in every layer.
+    each head keeps its colour (sampled from viridis) and its marker shape in every layer, so
+    heads whose colours are close still differ.
 
     Args:
         distances: ``(L, h)`` distances in pixels, one row per layer.
@@ -197,8 +203,9 @@ def plot_attention_distance(distances: torch.Tensor, uniform: float | None = Non
     offsets = torch.linspace(-spread / 2, spread / 2, h) if h > 1 else torch.zeros(1)
     layers = torch.arange(L, dtype=torch.float64)
     for head in range(h):
-        ax.scatter((layers + offsets[head]).tolist(), values[:, head].tolist(), s=28,
-                   color=colours[head], edgecolor="black", linewidth=0.4, zorder=3,
+        ax.scatter((layers + offsets[head]).tolist(), values[:, head].tolist(), s=34,
+                   color=colours[head], marker=HEAD_MARKERS[head % len(HEAD_MARKERS)],
+                   edgecolor="black", linewidth=0.4, zorder=3,
                    label=f"head {head}" if h <= 8 else None)  # a legend of 8 at most
     if uniform is not None:
         ax.axhline(float(uniform), color="0.35", linestyle="--", linewidth=1.2, zorder=2,
@@ -244,9 +251,12 @@ HEAD_FUSIONS = ("mean", "max", "min")
 
 
 def attention_rollout(attentions, head_fusion: str = "mean") -> torch.Tensor:
-    r"""Attention rollout (Abnar & Zuidema 2020), as the paper's App. D.8 uses it.
+    r"""Attention rollout (Abnar & Zuidema 2020): Figure 6's maps.
 
-    For each layer $\ell$ the heads' weights are merged (averaged, by default), the identity
+    The paper's App. D.8 says that it averages the attention weights over the heads and
+    multiplies them recursively through the layers; adding the identity for the residual
+    path and renormalising the rows is Abnar & Zuidema's recipe, which this follows. For each
+    layer $\ell$ the heads' weights are merged (averaged, by default), the identity
     is added for the residual path and each row renormalised:
     $\hat A_\ell = (\bar A_\ell + I) / 2$. The rollout multiplies them from the first
     layer up: $R = \hat A_L \cdots \hat A_2 \hat A_1$. Row $i$ of $R$ says how much each

@@ -93,13 +93,17 @@ HIGHLIGHTS: dict[str, Highlight] = {
         ("position", "at 384 × 384: 577 tokens,\nE$_{pos}$ resized 14×14 → 24×24"),), "E_pos"),
     "encoder": Highlight("the pre-norm encoder block (Eq. 2–3)", ("encoder",)),
     "model": Highlight("the whole Vision Transformer", STAGES),
-    "attention": Highlight("attention maps", ("encoder",), (
-        ("encoder", "attention maps: where\neach token looks"),), "MSA"),
+    "attention": Highlight("what a trained ViT learns",
+                           ("projection", "position", "encoder"), (
+        ("projection", "Fig. 7 left: the filters of E"),
+        ("position", "Fig. 7 centre:\nE$_{pos}$ similarity"),
+        ("encoder", "Fig. 7 right, Fig. 6: where\neach head looks"),), "MSA"),
     "after_the_paper": Highlight("what changed since the paper",
-                                 ("projection", "class_token", "position"), (
+                                 ("projection", "class_token", "encoder"), (
         ("projection", "FlexiViT: E resized for any patch size"),
         ("class_token", "+ register tokens"),
-        ("position", "2-D RoPE: rotate q, k\ninstead of adding E$_{pos}$"),)),
+        ("encoder", "2-D RoPE: q, k rotated in every\nMSA, instead of adding E$_{pos}$"),),
+                                 "MSA"),
     "native_resolution": Highlight("any shape, any size",
                                    ("image", "patches", "flatten", "position"), (
         ("flatten", "N per image: aspect kept, within a token budget"),
