@@ -39,7 +39,7 @@ def plain_resize(weight, new_size):
 
 
 ANSWERS = {
-    "check_after_the_paper_answers": {"resize_matrix_4_to_8": (64, 16),
+    "check_after_the_paper_answers": {"resize_matrix_8_to_6": (36, 64),
                                       "tokens_B16_4_registers": 201,
                                       "rope_axial_parameters_B16": 0,
                                       "column_pairs_per_head_B16": 16},
@@ -62,10 +62,13 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
     ("check_pi_resize",  # pinv(B) on the wrong side: a matrix-product error
      lambda w, new: w.reshape(*w.shape[:2], -1) @ torch.linalg.pinv(
          patch_resize_matrix(tuple(w.shape[-2:]), new)).T,
-     "torch.linalg.pinv(B) has shape (P², P'²)"),
+     "on which side of the flattened filters does torch.linalg.pinv(B) go"),
     ("check_after_the_paper_answers",
-     with_answers(ANSWERS, "check_after_the_paper_answers", resize_matrix_4_to_8=(16, 64)),
+     with_answers(ANSWERS, "check_after_the_paper_answers", resize_matrix_8_to_6=(64, 36)),
      "that is B^T"),
+    ("check_after_the_paper_answers",  # the shape the lesson printed, for another resize
+     with_answers(ANSWERS, "check_after_the_paper_answers", resize_matrix_8_to_6=(64, 16)),
+     "that is step 1's B"),
     ("check_after_the_paper_answers",
      with_answers(ANSWERS, "check_after_the_paper_answers", tokens_B16_4_registers=200),
      "the class token is still there"),
@@ -79,6 +82,9 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      with_answers(ANSWERS, "check_after_the_paper_answers", column_pairs_per_head_B16=32),
      "half of them turn by the column"),
     ("check_after_the_paper_answers",
+     with_answers(ANSWERS, "check_after_the_paper_answers", column_pairs_per_head_B16=7),
+     "axial RoPE shares the pairs between the two axes"),
+    ("check_after_the_paper_answers",
      with_answers(ANSWERS, "check_after_the_paper_answers", column_pairs_per_head_B16=64),
      "that counts channels"),
 ]
@@ -86,3 +92,9 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
 
 def test_least_squares_is_right_too(capsys):
     assert_passes(ex.check_pi_resize, pi_resize_lstsq, capsys)
+
+
+def test_the_catch_all_points_without_the_formula():
+    result = ex.check_pi_resize(lambda w, new: torch.ones(*w.shape[:2], *new))
+    assert not result and "solve B^T w' = w" in result.message
+    assert "pinv(B)" not in result.message and "@" not in result.message

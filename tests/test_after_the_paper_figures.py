@@ -18,14 +18,16 @@ def close_figures():
     plt.close("all")
 
 
-def test_filters_side_by_side_with_a_colour_bar_each():
-    fig, axes = plot_filters([torch.randn(4, 4), torch.randn(8, 8), torch.randn(6, 10)],
-                             ["4", "8", "6x10"])
-    assert len(axes) == 3 and len(fig.axes) == 6  # three maps, three colour bars
+def test_filters_side_by_side_on_one_colour_scale():
+    small, large = torch.randn(4, 4), 4 * torch.randn(8, 8)
+    fig, axes = plot_filters([small, large, torch.randn(6, 10)], ["4", "8", "6x10"])
+    assert len(axes) == 3 and len(fig.axes) == 4  # three maps, one colour bar
     assert axes[2].get_title() == "6x10\n6×10"
-    image = axes[1].images[0]
-    low, high = image.get_clim()
-    assert low == -high and image.get_cmap().name == "RdBu_r"  # centred on 0
+    limit = large.abs().max().item()  # the largest weight of all sets the scale
+    for ax in axes:
+        image = ax.images[0]
+        assert image.get_clim() == pytest.approx((-limit, limit))  # centred on 0, shared
+        assert image.get_cmap().name == "RdBu_r"
     assert fig.axes[3].get_ylabel() == "filter weight"
 
 

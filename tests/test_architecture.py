@@ -28,13 +28,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vit_tutorial"
 
 HELPERS = ("lessons", "names", "ipynb", "checks", "grid", "files", "checkpoints", "figures",
            "data", "lesson_time", "threads")  # in order: each may import those before it
-FACES = ("train", "experiments", "native_experiment", "course_model", "exercises",
+FACES = ("train", "experiments", "native_experiment", "course_model", "course_setups",
+         "exercises",
          "explorers", "widgets", "classroom", "course", "editions", "site", "diagram",
          "benchmark")
 FACE_EDGES = {  # face -> the faces it may import (inside a sub-package, modules import
     "experiments": {"train", "native_experiment"},  # each other freely, but never in a cycle)
     "native_experiment": {"train"},
     "course_model": {"train"},
+    "course_setups": {"train", "course_model"},
     "editions": {"classroom", "course"},
     "classroom": {"course"},  # the banner, the generated cells, the points table
     "course": {"diagram"},  # the pipeline picture's alt text

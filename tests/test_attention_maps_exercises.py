@@ -4,6 +4,7 @@ pass, the student stub is "not implemented yet", and each known mistake gets its
 import torch
 from checker_cases import assert_passes, with_answers
 
+from vit_tutorial.attention_maps import mean_attention_distance
 from vit_tutorial.exercises import attention_maps as ex
 
 
@@ -41,7 +42,7 @@ def keep_cls_as_a_far_patch(attention, grid_size, patch_size):
 
 ANSWERS = {
     "check_attention_map_answers": {"attention_shape_course_model": (1, 4, 50, 50),
-                                    "rollout_row_sum": 1, "self_only_distance_px": 0,
+                                    "rollout_row_sum_no_renorm": 16, "self_only_distance_px": 0,
                                     "uniform_distance_1x2_P16": 8},
 }
 SOLUTIONS = {
@@ -50,6 +51,12 @@ SOLUTIONS = {
 }
 
 WRONG = [  # (checker, wrong answer, text the feedback must contain)
+    ("check_mean_attention_distance",  # float32 in, float64 out
+     lambda A, grid, P: mean_attention_distance(A.double(), grid, P),
+     "the dtype is torch.float64; expected torch.float32"),
+    ("check_mean_attention_distance",  # float64 in, float32 out
+     lambda A, grid, P: mean_attention_distance(A.float(), grid, P),
+     "the dtype is torch.float32; expected torch.float64"),
     ("check_mean_attention_distance", distance_with(renormalise=False),
      "the rows were not renormalised"),
     ("check_mean_attention_distance", keep_cls_as_a_far_patch,
@@ -68,11 +75,17 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
                   attention_shape_course_model=(1, 4, 49, 49)),
      "the class token takes part in attention too"),
     ("check_attention_map_answers",
-     with_answers(ANSWERS, "check_attention_map_answers", rollout_row_sum=2),
-     "renormalises the rows"),
+     with_answers(ANSWERS, "check_attention_map_answers", rollout_row_sum_no_renorm=1),
+     "that is R as step 2 of the rollout builds it"),
+    ("check_attention_map_answers",
+     with_answers(ANSWERS, "check_attention_map_answers", rollout_row_sum_no_renorm=2),
+     "that is one factor's row sum"),
+    ("check_attention_map_answers",
+     with_answers(ANSWERS, "check_attention_map_answers", rollout_row_sum_no_renorm=8),
+     "row sums multiply"),
     ("check_attention_map_answers",
      with_answers(ANSWERS, "check_attention_map_answers", uniform_distance_1x2_P16=16),
-     "half its weight to itself"),
+     "each query also attends to itself"),
     ("check_attention_map_answers",
      with_answers(ANSWERS, "check_attention_map_answers", uniform_distance_1x2_P16=0.5),
      "in pixels, not patches"),

@@ -15,6 +15,8 @@ def test_plot_attention_distance():
 
     fig, ax = plot_attention_distance(torch.rand(4, 3) * 10, 5.0, title="t")
     assert len(ax.collections) == 3  # one scatter per head
+    paths = [c.get_paths()[0].vertices.round(decimals=3).tolist() for c in ax.collections]
+    assert paths[0] != paths[1] != paths[2] != paths[0]  # each head its own marker shape
     assert ax.get_xlabel() == "network depth (layer, from 0)" and "pixels" in ax.get_ylabel()
     assert len(ax.lines) == 1  # the uniform line
     plt.close(fig)

@@ -4,6 +4,9 @@ the student stub is "not implemented yet", and each known mistake gets its own h
 import torch
 from checker_cases import with_answers
 
+from vit_tutorial.encoder import EncoderBlock
+from vit_tutorial.exercises import encoder as ex
+
 
 def block_solution(block, z):
     z = z + block.attn(block.norm1(z))  # Eq. 2
@@ -48,6 +51,8 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      "computed side by side"),
     ("check_encoder_block",  # around the rule: the class's forward, not the instance's
      lambda block, z: type(block).forward(block, z), "your function called the whole block"),
+    ("check_encoder_block",  # the module the learner is asked to write, through its class
+     lambda block, z: EncoderBlock.forward(block, z), "your function called the whole block"),
     ("check_encoder_block", writes_into_the_block, "changed its input in place"),
     ("check_encoder_answers", with_answers(ANSWERS, "check_encoder_answers", head_dim_B16=768),
      "that is D"),
@@ -58,3 +63,11 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      with_answers(ANSWERS, "check_encoder_answers", attention_shape_B16=(1, 12, 196, 196)),
      "the class token takes part in attention too"),
 ]
+
+
+def test_the_class_gets_its_forward_back_after_a_check():
+    forward = EncoderBlock.forward
+    ex.check_encoder_block(lambda block, z: EncoderBlock.forward(block, z))
+    assert EncoderBlock.forward is forward
+    block = EncoderBlock(8, 2, 16).eval()
+    assert block(torch.randn(1, 3, 8)).shape == (1, 3, 8)

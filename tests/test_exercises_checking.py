@@ -2,6 +2,7 @@
 ``vit_tutorial.exercises`` package itself."""
 
 import importlib
+import re
 
 import pytest
 import torch
@@ -107,3 +108,36 @@ def test_an_answer_that_breaks_the_check_is_one_line(capsys):
     assert not result and result.status == "failed"
     assert "the checker could not read your answer (AttributeError" in result.message
     assert len(result.message.splitlines()) == 1 and "Traceback" not in capsys.readouterr().out
+
+
+def _question_banks():
+    """Every "check your understanding" question of every lesson: ``(lesson, Question)``."""
+    for lesson, (module, _) in exercises.CHECKERS.items():
+        lesson_module = importlib.import_module(f"vit_tutorial.exercises.{module}")
+        for name in vars(lesson_module):
+            if name.startswith("_") and name.endswith("_questions"):
+                yield from ((lesson, q) for q in getattr(lesson_module, name)())
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d+", text)) - {"0", "1"}  # 0 and 1 also name symbols (z_L^0)
+
+
+def test_feedback_points_without_handing_over_the_answer():
+    """No hint for an unlisted wrong answer plugs in the question's own numbers (it names
+    the rule instead), and no feedback at all states the right answer."""
+    questions = list(_question_banks())
+    assert len(questions) >= 40
+    for lesson, q in questions:
+        shared = _numbers(q.key + " " + q.text) & _numbers(q.hint)
+        assert not shared, f"{lesson} {q.key}: the hint {q.hint!r} plugs in {shared}"
+        if isinstance(q.expected, tuple):
+            forms = [str(q.expected)]
+        elif abs(q.expected) >= 10:
+            forms = [str(q.expected), f"{q.expected:,}"]
+        else:
+            continue
+        for text in [q.hint, *(why for _, why in q.mistakes)]:
+            for form in forms:
+                assert not re.search(rf"(?<![\d,]){re.escape(form)}(?![\d,])", text), \
+                    f"{lesson} {q.key}: {text!r} states the answer {form}"

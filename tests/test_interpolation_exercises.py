@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from checker_cases import with_answers
 
+from vit_tutorial.exercises import interpolation as ex
+
 
 def resize_with(mode="bicubic", align_corners=False, fold_swapped=False, bad_fold=False,
                 drop_cls=False):
@@ -67,3 +69,12 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      with_answers(ANSWERS, "check_interpolation_answers", unchanged_rows=0),
      "the class token has no place on the grid")
 ]
+
+
+def test_the_catch_all_points_to_the_lesson_without_the_recipe():
+    """Wrong values of no known kind: the feedback names what to compare, not the code."""
+    result = ex.check_resize_pos_embed(
+        lambda pos_embed, new_grid, old_grid: torch.zeros(
+            1, 1 + new_grid[0] * new_grid[1], pos_embed.shape[-1]) + pos_embed[:, :1])
+    assert not result and "compare each step with section 2" in result.message
+    assert "F.interpolate(" not in result.message and "mode='bicubic'" not in result.message

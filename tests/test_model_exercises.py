@@ -3,6 +3,8 @@ the student stub is "not implemented yet", and each known mistake gets its own h
 
 from checker_cases import with_answers
 
+from vit_tutorial.model import VisionTransformer
+
 
 def vit_forward_solution(model, images):
     tokens = model.patch_embed(images)  # x_p E: (B, N, D)
@@ -27,9 +29,15 @@ def without_pos_embed(model, images):
     return model.head(model.norm(z[:, 0]))
 
 
+def embed_through_the_class(model, images):
+    """Eq. 1 from the class's own method: the module the learner is asked to write."""
+    z = model.encoder(VisionTransformer.embed(model, images))
+    return model.head(model.norm(z[:, 0]))
+
+
 ANSWERS = {
-    "check_vit_answers": {"params_B16": 86_567_656, "params_L16": 304_326_632,
-                          "layers_H14": 32, "tokens_B16_384": 577},
+    "check_vit_answers": {"params_B32_21k": 104_252_499, "params_H14_518": 633_470_440,
+                          "head_dim_H14": 80, "tokens_B32_384": 145},
 }
 SOLUTIONS = {
     "check_vit_forward": vit_forward_solution,
@@ -45,10 +53,15 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      "called the whole model"),
     ("check_vit_forward", lambda model, images: model.head(model.forward_features(images)),
      "called the whole model"),
-    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_B16=86_000_000),
-     "Table 1 rounds"),
-    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_L16=307_000_000),
-     "the count depends on P"),
-    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", tokens_B16_384=576),
+    ("check_vit_forward", embed_through_the_class, "called the whole model"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_B32_21k=88_224_232),
+     "that is with the 1,000-class head"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", params_H14_518=632_045_800),
+     "that is at 224×224"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", head_dim_H14=1280),
+     "that is D"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", tokens_B32_384=144),
      "the class token is a token too"),
+    ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", tokens_B32_384=577),
+     "that is for 16×16 patches"),
 ]

@@ -38,6 +38,17 @@ def linear_with(weight=lambda w: w.reshape(w.shape[0], -1), copy_bias=True, no_g
     return fn
 
 
+def shares_the_convolutions_memory(conv_embedding):
+    """Right values, but no copy: the Linear's weight is a view of the Conv2d's, and the bias
+    the very same Parameter."""
+    linear = LinearPatchEmbedding(conv_embedding.image_size, conv_embedding.patch_size,
+                                  conv_embedding.in_channels, conv_embedding.embed_dim)
+    D = conv_embedding.embed_dim
+    linear.proj.weight = nn.Parameter(conv_embedding.proj.weight.view(D, -1))
+    linear.proj.bias = conv_embedding.proj.bias
+    return linear
+
+
 ANSWERS = {
     "check_patch_embedding_answers": {"E_shape_L32": (3072, 1024),
                                       "linear_weight_shape_L32": (1024, 3072),
@@ -61,6 +72,8 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      "reshape(-1, D).T keeps the right shape but mixes the filters"),
     ("check_linear_from_conv", linear_with(copy_bias=False), "the bias was not copied"),
     ("check_linear_from_conv", linear_with(no_grad=False), "`with torch.no_grad():`"),
+    ("check_linear_from_conv", shares_the_convolutions_memory,
+     "proj.weight and proj.bias share the convolution's memory"),
     ("check_patch_embedding_answers",
      with_answers(ANSWERS, "check_patch_embedding_answers", E_params_B16=589_824),
      "that is the weight alone; the projection has a bias too"),

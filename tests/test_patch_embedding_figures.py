@@ -49,6 +49,7 @@ def test_plot_principal_components():
     assert axes.shape == (3, 4) and not axes[2, 3].axison  # 10 images, 2 unused slots
     assert len(fig.axes) == 13  # 12 panels + one colour bar
     assert axes[0, 0].get_title().startswith("PC 0\n")  # counted from 0, like the tensors
+    assert fig.axes[-1].get_ylabel() == "component value"  # components, not filters
     plt.close(fig)
     rgb = PatchEmbedding(32, 8, 3, 16)
     fig, axes = plot_principal_components(*principal_components(rgb, k=4))

@@ -56,6 +56,8 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
      "not one side twice"),
     ("check_image_to_patches", lambda images, P: patches_solution(images, P).tolist(),
      "your function returned a list; return a torch.Tensor of shape (2, 4, 48)"),
+    ("check_image_to_patches", lambda images, P: patches_solution(images, P).float(),
+     "the dtype is torch.float32; expected torch.float64"),
     ("check_num_patches_answers",
      with_answers(ANSWERS, "check_num_patches_answers", tokens_L32_384=144),
      "tokens_L32_384: 144 is not right — that is N; the sequence the Transformer reads also "

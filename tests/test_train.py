@@ -1,10 +1,12 @@
 """Training: deterministic on one thread, the schedule and augmentation, atomic checkpoints,
 and a command line that checks its arguments before the long work."""
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -131,6 +133,20 @@ def test_the_course_recipe_trains_and_writes_its_history(tmp_path, monkeypatch):
     model, metrics = train(SMALL, recipe, progress=False)
     assert len(metrics["history"]) == 1 and 0 <= metrics["test_accuracy"] <= 1
     assert model.patch_embed.proj.bias.abs().sum() != 0  # E's bias was trained from zero
+    epoch = metrics["history"][0]  # both parts of the loss, each unweighted
+    assert epoch["classification_loss"] > 0 and epoch["masked_patch_loss"] > 0
+    assert epoch["loss"] == pytest.approx(
+        epoch["classification_loss"] + recipe.mpp_weight * epoch["masked_patch_loss"], abs=1e-3)
+
+
+def test_the_shipped_history_holds_both_parts_of_the_loss():
+    history = json.loads((Path(train_module.__file__).parent / "results"
+                          / "course_model_training.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == list(range(1, 81))
+    for h in history:  # loss = CE + 10 x MSE, each part a mean over the epoch's steps
+        assert h["loss"] == pytest.approx(h["classification_loss"]
+                                          + 10 * h["masked_patch_loss"], abs=1e-3)
+    assert history[-1]["classification_loss"] < history[0]["classification_loss"]
 
 
 @pytest.mark.slow

@@ -12,8 +12,9 @@ __all__ = ["plot_filters", "plot_accuracy_by_size", "plot_norm_histograms"]
 
 
 def plot_filters(filters, titles):
-    r"""Draw patch-embedding filters (one channel each) side by side, each with its own colour
-    bar, on a diverging map centred on 0 (weights have both signs).
+    r"""Draw patch-embedding filters (one channel each) side by side on one diverging colour
+    scale centred on 0 (weights have both signs), with one colour bar: equal colours are equal
+    weights in every panel, so a filter with smaller weights looks paler.
 
     Args:
         filters: 2-D tensors ``(P_h, P_w)``, e.g. ``weight[d, 0]`` of a ``Conv2d`` weight
@@ -36,14 +37,14 @@ def plot_filters(filters, titles):
                              f"{tuple(f.shape)}; pick one with weight[d, c]")
     fig, axes = plt.subplots(1, len(filters), layout="constrained",
                              figsize=(2.9 * len(filters), 2.9), squeeze=False)
-    for ax, f, title in zip(axes[0], filters, titles):
-        values = f.detach().cpu().float()
-        limit = max(float(values.abs().max()), 1e-12)
-        im = ax.imshow(values.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"{title}\n{values.shape[0]}×{values.shape[1]}", fontsize=9)
+    values = [f.detach().cpu().float() for f in filters]
+    limit = max(max(float(v.abs().max()) for v in values), 1e-12)  # one scale for all
+    for ax, v, title in zip(axes[0], values, titles):
+        im = ax.imshow(v.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(f"{title}\n{v.shape[0]}×{v.shape[1]}", fontsize=9)
         ax.set_xlabel("column (pixel)")
         ax.set_ylabel("row (pixel)")
-        fig.colorbar(im, ax=ax, shrink=0.8, label="filter weight")
+    fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label="filter weight")
     return fig, axes[0]
 
 

@@ -5,9 +5,11 @@ Two readings of the attention weights $A$ that every encoder block computes
 
 - **mean attention distance** (Sec. 4.5, Figure 7 right): how far, in pixels, each head
   looks from its query patch, weighted by $A$;
-- **attention rollout** (Abnar & Zuidema 2020, App. D.8, Figure 6): how much each input
+- **attention rollout** (Abnar & Zuidema 2020; Figure 6, App. D.8): how much each input
   patch contributes to the class token's final state, following $A$ through every layer
-  and the residual path.
+  and the residual path. App. D.8 says only that the weights are averaged over the heads
+  and multiplied through the layers; the identity for the residual path and the
+  renormalised rows are Abnar & Zuidema's.
 
 See ``notebooks/09_attention_maps.ipynb``.
 """
@@ -172,9 +174,12 @@ HEAD_FUSIONS = ("mean", "max", "min")
 
 
 def attention_rollout(attentions, head_fusion: str = "mean") -> torch.Tensor:
-    r"""Attention rollout (Abnar & Zuidema 2020), as the paper's App. D.8 uses it.
+    r"""Attention rollout (Abnar & Zuidema 2020): Figure 6's maps.
 
-    For each layer $\ell$ the heads' weights are merged (averaged, by default), the identity
+    The paper's App. D.8 says that it averages the attention weights over the heads and
+    multiplies them recursively through the layers; adding the identity for the residual
+    path and renormalising the rows is Abnar & Zuidema's recipe, which this follows. For each
+    layer $\ell$ the heads' weights are merged (averaged, by default), the identity
     is added for the residual path and each row renormalised:
     $\hat A_\ell = (\bar A_\ell + I) / 2$. The rollout multiplies them from the first
     layer up: $R = \hat A_L \cdots \hat A_2 \hat A_1$. Row $i$ of $R$ says how much each

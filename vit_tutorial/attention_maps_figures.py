@@ -8,7 +8,11 @@ import torch
 
 from vit_tutorial.checks import check_tensor
 
-__all__ = ["plot_attention_distance", "plot_rollout"]
+__all__ = ["HEAD_MARKERS", "plot_attention_distance", "plot_rollout"]
+
+#: The marker of each head in :func:`plot_attention_distance` (repeated past eight heads).
+HEAD_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
 
 def plot_attention_distance(distances: torch.Tensor, uniform: float | None = None, *,
                             ax=None, title: str | None = None, spread: float = 0.3):
@@ -17,7 +21,8 @@ def plot_attention_distance(distances: torch.Tensor, uniform: float | None = Non
     One dot per head and layer, as in the paper: the x-axis is the layer (counted from 0, as
     the code counts), the y-axis the distance in pixels from :func:`mean_attention_distance`.
     The heads of a layer are spread a little sideways so that equal values stay visible;
-    each head keeps its colour (sampled from viridis) in every layer.
+    each head keeps its colour (sampled from viridis) and its marker shape in every layer, so
+    heads whose colours are close still differ.
 
     Args:
         distances: ``(L, h)`` distances in pixels, one row per layer.
@@ -44,8 +49,9 @@ def plot_attention_distance(distances: torch.Tensor, uniform: float | None = Non
     offsets = torch.linspace(-spread / 2, spread / 2, h) if h > 1 else torch.zeros(1)
     layers = torch.arange(L, dtype=torch.float64)
     for head in range(h):
-        ax.scatter((layers + offsets[head]).tolist(), values[:, head].tolist(), s=28,
-                   color=colours[head], edgecolor="black", linewidth=0.4, zorder=3,
+        ax.scatter((layers + offsets[head]).tolist(), values[:, head].tolist(), s=34,
+                   color=colours[head], marker=HEAD_MARKERS[head % len(HEAD_MARKERS)],
+                   edgecolor="black", linewidth=0.4, zorder=3,
                    label=f"head {head}" if h <= 8 else None)  # a legend of 8 at most
     if uniform is not None:
         ax.axhline(float(uniform), color="0.35", linestyle="--", linewidth=1.2, zorder=2,

@@ -76,11 +76,12 @@ def _attention(model, images: torch.Tensor) -> dict:
             "rollout_on_ink": mass.mean().item(), "ink_share": share.mean().item()}
 
 
-def measure(model, init_model) -> dict:
-    """Everything lesson 09 reports about one trained course model (and its start)."""
-    images, labels = training_data(TINY_VIT_CONFIG, COURSE_RECIPE, "test")  # placed
-    small, _ = digits("test", COURSE_RECIPE.digit_size)
-    centred = place_digits(small, TINY_VIT_CONFIG.image_size, centred=True)
+def measure(model, init_model, model_config=TINY_VIT_CONFIG, recipe=COURSE_RECIPE) -> dict:
+    """Everything lesson 09 reports about one trained course model (and its start); another
+    placing recipe and model size are measured on their own held-out digits."""
+    images, labels = training_data(model_config, recipe, "test")  # placed
+    small, _ = digits("test", recipe.digit_size)
+    centred = place_digits(small, model.patch_embed.image_size[0], centred=True)
     sim = position_similarity(*pos_embed_of(model))
     shares = principal_components(model.patch_embed, k=3)[1]
     start = principal_components(init_model.patch_embed, k=3)[1]

@@ -140,8 +140,9 @@ class MLP(nn.Sequential):
 
     Note:
         The exact (erf) GELU, as torchvision and timm use; the paper's own code calls flax's
-        ``nn.gelu``, whose default is the tanh approximation. The published weights were
-        trained with the approximation; the difference is small but real (lesson 07).
+        ``nn.gelu``, whose default is the tanh approximation. The authors' JAX checkpoints
+        (which timm ports) were trained with it; torchvision's own ViT weights were trained in
+        PyTorch with the exact GELU. The difference is small but real (lesson 07).
     """
 
     def __init__(self, embed_dim: int, mlp_dim: int, dropout: float = 0.0):

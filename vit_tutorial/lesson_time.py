@@ -1,10 +1,20 @@
 """How long a lesson takes a reader: prose, code, figures and exercises, from its notebook.
 
-The numbers are a model, stated here so anyone can check or change it: a careful reader of
-technical prose with formulas reads :data:`WORDS_PER_MINUTE` words a minute; a code cell
-takes :data:`SECONDS_PER_CODE_CELL` to run and look at, plus :data:`SECONDS_PER_CODE_LINE`
-per line and :data:`SECONDS_PER_FIGURE` per figure; an exercise takes the minutes of
-:data:`MINUTES_PER_EXERCISE`, writing the answer included.
+The numbers are a model, stated here so anyone can check or change it. The reader is careful
+and knows a little PyTorch.
+
+- Prose: :data:`WORDS_PER_MINUTE` = 140 words a minute. Carver's reading "gears" (R. P.
+  Carver, *Reading Rate: A Review of Research and Theory*, Academic Press, 1990) put ordinary
+  reading for understanding ("rauding") near 300 words a minute, reading to learn near 200
+  and reading to memorise near 138; studying technical prose with formulas, to use it in the
+  next cell, sits near the slowest gear.
+- A code cell: :data:`SECONDS_PER_CODE_CELL` to run it and read what it printed, plus
+  :data:`SECONDS_PER_CODE_LINE` per line; a figure: :data:`SECONDS_PER_FIGURE` to study it.
+- An exercise: the minutes of :data:`MINUTES_PER_EXERCISE`, writing the answer included: 6 to
+  "check your understanding", 15 to "implement it".
+
+Only the prose rate comes from a study; the code, figure and exercise times are the course's
+own estimates for such a reader, to be corrected when learners' times are measured.
 """
 
 from __future__ import annotations
@@ -19,11 +29,11 @@ __all__ = ["WORDS_PER_MINUTE", "SECONDS_PER_CODE_CELL", "SECONDS_PER_CODE_LINE",
            "SECONDS_PER_FIGURE", "MINUTES_PER_EXERCISE", "OPTIONAL_HEADING",
            "EXERCISES_HEADING", "Minutes", "measure"]
 
-WORDS_PER_MINUTE = 180  # technical prose with formulas, read carefully
-SECONDS_PER_CODE_CELL = 15  # run it and look at what it printed
-SECONDS_PER_CODE_LINE = 2  # read one line of code
-SECONDS_PER_FIGURE = 30  # study a figure
-MINUTES_PER_EXERCISE = {"answers": 4, "implement": 8}  # check your understanding / implement it
+WORDS_PER_MINUTE = 140  # studying technical prose with formulas: Carver's memorizing gear
+SECONDS_PER_CODE_CELL = 45  # run it, read what it printed
+SECONDS_PER_CODE_LINE = 3  # read one line of code
+SECONDS_PER_FIGURE = 60  # study a figure
+MINUTES_PER_EXERCISE = {"answers": 6, "implement": 15}  # check your understanding / implement it
 OPTIONAL_HEADING = "## Going deeper"
 EXERCISES_HEADING = "## Exercises"
 

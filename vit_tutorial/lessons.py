@@ -219,11 +219,14 @@ LESSONS = (
         "read a trained ViT's filters, position embeddings and attention heads, compute mean "
         "attention distance and attention rollout, and say what they show over seeds",
         module="attention_maps",
-        step=Highlight("attention", "attention maps", ("encoder",), (
-            ("encoder", "attention maps: where\neach token looks"),), "MSA"),
+        step=Highlight("attention", "what a trained ViT learns",
+                       ("projection", _POSITION, "encoder"), (
+            ("projection", "Fig. 7 left: the filters of E"),
+            (_POSITION, "Fig. 7 centre:\nE$_{pos}$ similarity"),
+            ("encoder", "Fig. 7 right, Fig. 6: where\neach head looks"),), "MSA"),
         exercises=((_answers("attention_map"), 1), ("check_mean_attention_distance", 4)),
         api=(("attention_maps", ("mean_attention_distance", "attention_rollout")),),
-        figures=True, results=("course_model", "course_model_training"),
+        figures=True, results=("course_model", "course_model_training", "course_setups"),
         checkpoints=("tiny_vit_digits", "course_model_digits")),
     Lesson(
         "10_after_the_paper", "After the paper",
@@ -235,10 +238,11 @@ LESSONS = (
         "by 2-D RoPE, add register tokens, and read what each one measures",
         module="after_the_paper",
         step=Highlight("after_the_paper", "what changed since the paper",
-                       ("projection", "class_token", _POSITION), (
+                       ("projection", "class_token", "encoder"), (
             ("projection", "FlexiViT: E resized for any patch size"),
             ("class_token", "+ register tokens"),
-            (_POSITION, "2-D RoPE: rotate q, k\ninstead of adding E$_{pos}$"),)),
+            ("encoder", "2-D RoPE: q, k rotated in every\nMSA, instead of adding E$_{pos}$"),),
+            "MSA"),
         exercises=((_answers("after_the_paper"), 1), ("check_pi_resize", 4)),
         api=(("after_the_paper", ("resample_patch_embed", "RoPEEncoderBlock")),),
         floor="after the model", figures=True, results=("flexivit", "rope", "registers"),

@@ -180,7 +180,7 @@ def plot_principal_components(components: torch.Tensor, explained: torch.Tensor,
         ax.set_title(f"PC {index}\n{100 * shares[index].item():.1f} %", fontsize=8)  # from 0
     if C == 1:
         fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="gray"), ax=axes, shrink=0.8,
-                     label="filter weight")
+                     label="component value")
     if title:
         fig.suptitle(title)
     return fig, axes

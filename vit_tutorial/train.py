@@ -223,7 +223,10 @@ def train(model_config: ViTConfig = TINY_VIT_CONFIG, recipe: TrainConfig = Train
     Returns:
         The model (in eval mode) and ``{"train_accuracy", "test_accuracy", "train_seconds",
         "history"}``; ``history`` has one ``{"epoch", "loss", "lr", "test_accuracy"}`` per
-        epoch.
+        epoch, the loss a mean over the epoch's steps; with masked patch prediction also its
+        two parts, ``"classification_loss"`` (cross-entropy) and ``"masked_patch_loss"``
+        (the unweighted mean squared error), so ``loss = classification_loss + mpp_weight *
+        masked_patch_loss``.
     """
     with single_thread():  # tiny model: as fast, and the same numbers on every machine
         return _train(model_config, recipe, progress, model)
@@ -255,15 +258,16 @@ def _train(model_config, recipe, progress, model):
     bar = tqdm(range(recipe.epochs), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         model.train()
-        losses = []
+        losses, parts = [], []  # parts: (classification, masked-patch) per step
         order = torch.randperm(len(train_y), generator=generator)
         for i in range(0, len(order), recipe.batch_size):
             index = order[i:i + recipe.batch_size]
             images = _augment(train_x[index], model_config, recipe, generator)
-            loss = F.cross_entropy(model(images), train_y[index])
+            loss = ce = F.cross_entropy(model(images), train_y[index])
             if mpp is not None:
-                loss = loss + recipe.mpp_weight * mpp.loss(model, images, recipe.mask_ratio,
-                                                           generator)
+                mse = mpp.loss(model, images, recipe.mask_ratio, generator)
+                loss = ce + recipe.mpp_weight * mse
+                parts.append((ce.item(), mse.item()))  # read only: the sums are unchanged
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -272,6 +276,9 @@ def _train(model_config, recipe, progress, model):
         history.append({"epoch": epoch + 1, "loss": round(sum(losses) / len(losses), 4),
                         "lr": round(scheduler.get_last_lr()[0], 6),
                         "test_accuracy": round(evaluate(model, test_x, test_y), 4)})
+        if parts:  # the two parts of the loss, each unweighted: loss = CE + mpp_weight * MSE
+            history[-1]["classification_loss"] = round(sum(p[0] for p in parts) / len(parts), 4)
+            history[-1]["masked_patch_loss"] = round(sum(p[1] for p in parts) / len(parts), 5)
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
     seconds = time.perf_counter() - start
     model.eval()

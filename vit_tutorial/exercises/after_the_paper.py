@@ -22,24 +22,27 @@ def _after_the_paper_questions() -> list[Question]:
     b16 = CONFIGS["vit_b_16"]
     P, D, h = b16.patch_size, b16.embed_dim, b16.num_heads
     N = (b16.image_size // P) ** 2  # 196
-    B = patch_resize_matrix(4, 8)  # a 4×4 patch resized to 8×8
+    B = patch_resize_matrix(8, 6)  # an 8×8 patch resized to 6×6
     head_dim = D // h
     column_pairs = rope_2d_axial(1, head_dim)[0].shape[-1] // 4  # D_h/4 pairs per axis
     registers = ViTConfig(num_register_tokens=4).num_prefix_tokens + N
+    flattened = "B acts on flattened patches: one row per new pixel, one column per old one"
     return [
-        Question("resize_matrix_4_to_8", "the shape of the resize matrix B that turns a 4×4 "
-                  "patch into an 8×8 patch (x' = B x, patches flattened)", tuple(B.shape),
-                  (((16, 64), "that is B^T: B maps the 16 old pixels to the 64 new ones, so "
-                              "it has one row per new pixel"),
-                   ((8, 4), "B acts on flattened patches: 4·4 = 16 values in, 8·8 out"),
-                   ((4, 8), "B acts on flattened patches: 4·4 = 16 values in, 8·8 out")),
-                  "x' = B x with x of 4·4 values and x' of 8·8: (rows, columns) = (out, in)"),
+        Question("resize_matrix_8_to_6", "the shape of the resize matrix B that turns an 8×8 "
+                  "patch into a 6×6 patch (x' = B x, patches flattened)", tuple(B.shape),
+                  ((tuple(B.shape)[::-1], "that is B^T: B maps the old pixels to the new ones, "
+                                          "so it has one row per new pixel"),
+                   ((6, 8), flattened), ((8, 6), flattened),
+                   (tuple(patch_resize_matrix(4, 8).shape), "that is step 1's B, from 4×4 to "
+                                                            "8×8; here the patch shrinks")),
+                  "x' = B x: B has one row per value of x' and one column per value of x"),
         Question("tokens_B16_4_registers", "tokens the encoder of ViT-B/16 at 224×224 reads "
                   "with 4 registers", registers,
                   ((N + 4, "the class token is still there, in front of the registers"),
-                   (N + 1, "that is without the registers: they add 4 tokens"),
-                   (N, "count the class token and the 4 registers too")),
-                  "1 class token + 4 registers + (224/16)² patches"),
+                   (N + 1, "that is without the registers"),
+                   (N, "the patches are not the only tokens")),
+                  "count every token the encoder reads: the class token, the registers and "
+                  "the patches"),
         Question("rope_axial_parameters_B16", "trainable parameters of axial 2-D RoPE in "
                   "ViT-B/16", 0,
                   (((N + 1) * D, f"that is the learned E_pos of ViT-B/16, (N + 1)·D = "
@@ -57,7 +60,8 @@ def _after_the_paper_questions() -> list[Question]:
                    (head_dim // 2, "that is all the pairs of a head, D_h/2; half of them turn "
                                    "by the column, half by the row"),
                    (D // 4, "per head: D_h = D/h = 64, not D")),
-                  "D_h = 64 channels make D_h/2 pairs, shared between column and row"),
+                  "RoPE turns pairs of one head's channels, and axial RoPE shares the pairs "
+                  "between the two axes"),
     ]
 
 
@@ -66,7 +70,7 @@ def check_after_the_paper_answers(answers) -> str:
     """Lesson 10, check your understanding: the sizes of PI-resize, registers and RoPE.
 
     Args:
-        answers: a dict (or a function returning one) with the keys ``resize_matrix_4_to_8``
+        answers: a dict (or a function returning one) with the keys ``resize_matrix_8_to_6``
             (a tuple), ``tokens_B16_4_registers``, ``rope_axial_parameters_B16`` and
             ``column_pairs_per_head_B16``.
     """
@@ -84,8 +88,7 @@ def _pi_variants(weight: torch.Tensor, new: tuple[int, int]) -> list:
     pi = flat @ torch.linalg.pinv(B)  # (D, C, P'²): the right values
     return [
         (plain, "that is the plain resize — the filters resized like images (B w): the lesson "
-                "showed that it changes the tokens. PI-resize solves B^T w' = w instead: "
-                "w' = (B^T)^+ w, as rows: w @ torch.linalg.pinv(B)"),
+                "showed that it changes the tokens. PI-resize solves B^T w' = w instead"),
         (plain * area, "that is the plain resize scaled by (P/P')² (area-normalised): it keeps "
                        "the sum of each filter, but not the tokens; use w' = (B^T)^+ w"),
         (pi.reshape(D, C, nw, nh),
@@ -109,9 +112,9 @@ def _pi_variants(weight: torch.Tensor, new: tuple[int, int]) -> list:
 def _shape_hint(error: BaseException) -> str | None:
     text = str(error)
     if "cannot be multiplied" in text or "size of tensor" in text:
-        return ("flatten each filter to its P_h·P_w values, (D, C, P_h, P_w) -> (D, C, P²); "
-                "with B of shape (P'², P²), torch.linalg.pinv(B) has shape (P², P'²), and "
-                "(D, C, P²) @ (P², P'²) gives (D, C, P'²)")
+        return ("the shapes don't fit a matrix product: is each filter flattened to one axis "
+                "first, and on which side of the flattened filters does torch.linalg.pinv(B) "
+                "go? Compare the inner sizes")
     return None
 
 
@@ -130,14 +133,14 @@ def check_pi_resize(fn) -> str:
     for old, new, what in cases:
         weight = torch.randn(3, 2, *old)  # (D, C, P_h, P_w)
         got = run_answer(fn, weight.clone(), new, case=f"on {what}: ", hint=_shape_hint,
-                         fallback="flatten the filters to (D, C, P²), multiply by "
-                                  "torch.linalg.pinv(B), reshape to (D, C, P'_h, P'_w)")
+                         fallback="step 3 of the lesson did it for one patch size; here "
+                                  "every filter of every channel is resized")
         expected = resample_patch_embed(weight, new)
         problem = tensor_problem(
             got, expected, _pi_variants(weight, new),
-            wrong_values="wrong values: with B = patch_resize_matrix(old, new), the resized "
-                         "filters are (B^T)^+ w; flatten each filter, multiply by "
-                         "torch.linalg.pinv(B), reshape back")
+            wrong_values="wrong values: the resized filters solve B^T w' = w for every filter; "
+                         "check on which side of w the pseudo-inverse acts, and that each "
+                         "filter is flattened and unflattened row by row")
         if problem:
             fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct when upsampling, downsampling and on non-square filters: "

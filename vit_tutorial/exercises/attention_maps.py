@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 
 from vit_tutorial.attention_maps import (
-    attention_rollout,
     mean_attention_distance,
     uniform_attention_distance,
 )
@@ -24,39 +23,46 @@ def _attention_map_questions() -> list[Question]:
     T = grid * grid + 1
     shape = (1, config.num_heads, T, T)
     pair = uniform_attention_distance((1, 2), 16)  # 1×2 grid of 16-pixel patches: 8 px
-    one_layer = torch.full((1, 1, 2, 2), 0.5)  # every token attends evenly to both
-    row_sum = round(attention_rollout([one_layer, one_layer])[0, 0].sum().item())
+    one_layer = torch.full((1, 1, 2, 2), 0.5)  # a layer's attention: every row sums to 1
+    factor = one_layer.mean(dim=1) + torch.eye(2)  # Ā + I, rows not renormalised: (1, T, T)
+    product = torch.linalg.matrix_power(factor, config.depth)  # one factor per layer
+    row_sum = round(product[0, 0].sum().item())  # 2 ** depth
     return [
         Question("attention_shape_course_model", "shape of one layer's attention weights for "
                                                  "one 28×28 image, the course model", shape,
                  (((1, config.num_heads, T - 1, T - 1), "the class token takes part in "
-                                                        "attention too: T = N + 1 = 50"),
+                                                        "attention too: T = N + 1"),
                   ((1, T, T), "one map per head: (B, h, T, T)"),
                   ((config.num_heads, T, T), "keep the batch axis: (B, h, T, T)"),
                   ((config.depth, config.num_heads, T, T), "that is every layer at once; "
                                                            "one layer's is (B, h, T, T)")),
-                 "(B, h, T, T) with T = N + 1; the course model has 4 heads and a 7×7 grid"),
-        Question("rollout_row_sum", "what each row of the attention rollout R sums to",
-                 row_sum,
-                 ((2, "each step adds the identity to A (rows then sum to 2) and renormalises "
-                      "the rows, so every factor's rows sum to 1 — and so do the product's"),
-                  (0, "every entry of R is a share of a token's input, none negative"),
-                  (config.depth, "a product of matrices whose rows sum to 1 has rows that sum "
-                                 "to 1, however many layers")),
-                 "each factor (Ā + I) / 2 has rows that sum to 1; so does their product"),
+                 "(B, h, T, T) with T = N + 1; the course model has TinyViT's sizes"),
+        Question("rollout_row_sum_no_renorm", "what each row of the course model's rollout R "
+                                              "sums to if each layer's factor is Ā + I, the "
+                                              "rows not renormalised", row_sum,
+                 ((1, "that is R as step 2 of the rollout builds it, each row renormalised; "
+                      "here the rows of Ā + I are left as they are"),
+                  (2, "that is one factor's row sum; R multiplies one factor per layer"),
+                  (2 * config.depth, "row sums multiply in a matrix product; they don't add"),
+                  (1 + config.depth, "row sums multiply in a matrix product; they don't add"),
+                  (0, "every entry of R is a share of a token's input, none negative")),
+                 "what does each row of Ā + I sum to, and what happens to constant row sums "
+                 "when such matrices are multiplied?"),
         Question("self_only_distance_px", "mean attention distance (pixels) of a head in which "
                                           "every patch attends only to itself", 0,
-                 ((1, "the distance from a patch to itself is 0 pixels; the weight 1 "
-                      "multiplies it"),),
-                 "each query's distances are weighted by its attention: all of it at distance 0"),
+                 ((1, "that is the attention weight; the distance from a patch to itself, in "
+                      "pixels, is what it multiplies"),),
+                 "each query's distances are weighted by its attention: where does all of it "
+                 "go?"),
         Question("uniform_distance_1x2_P16", "mean attention distance (pixels) of a head that "
                                              "attends equally to both patches of a 1×2 grid of "
                                              "16×16-pixel patches", round(pair),
-                 ((16, "each query gives half its weight to itself, at distance 0, and half "
-                       "to the other patch, 16 pixels away"),
+                 ((16, "that is the distance to the other patch alone; each query also "
+                       "attends to itself"),
                   (1, "in pixels, not patches: patch centres are P = 16 pixels apart"),
                   (0.5, "in pixels, not patches: patch centres are P = 16 pixels apart")),
-                 "weights 1/2 and 1/2, distances 0 and 16 pixels"),
+                 "each query splits its attention evenly between the two patches; weight each "
+                 "patch's distance, in pixels, by its share"),
     ]
 
 
@@ -66,7 +72,7 @@ def check_attention_map_answers(answers) -> str:
 
     Args:
         answers: a dict (or a function returning one) with the keys
-            ``attention_shape_course_model`` (a tuple), ``rollout_row_sum``,
+            ``attention_shape_course_model`` (a tuple), ``rollout_row_sum_no_renorm``,
             ``self_only_distance_px`` and ``uniform_distance_1x2_P16``.
     """
     return check_answers(answers, _attention_map_questions())
@@ -83,7 +89,7 @@ def _random_attention(B: int, h: int, T: int) -> torch.Tensor:
 
 
 def _distance_variants(attention: torch.Tensor, grid: tuple[int, int], P: int) -> list:
-    """The usual mistakes, each computed (as float64, like the expected value)."""
+    """The usual mistakes, each computed in float64 (compared by value, whatever the dtype)."""
     A = attention.double()
     N = grid[0] * grid[1]
     patches = A[..., 1:, 1:]  # (B, h, N, N)
@@ -136,20 +142,21 @@ def check_mean_attention_distance(fn) -> str:
     the class token's row and column dropped and the rows renormalised — like
     :func:`vit_tutorial.attention_maps.mean_attention_distance`.
     """
-    for grid, P, B, h in (((3, 3), 4, 2, 3), ((2, 4), 5, 3, 2)):
+    for grid, P, B, h, dtype in (((3, 3), 4, 2, 3, torch.float32),
+                                 ((2, 4), 5, 3, 2, torch.float32),
+                                 ((2, 3), 4, 2, 2, torch.float64)):
         gh, gw = grid
         T = 1 + gh * gw
         what = (f"a {gh}×{gw} grid" + (" (non-square)" if gh != gw else "")
-                + f", P = {P}, attention of shape {(B, h, T, T)}")
-        attention = _random_attention(B, h, T)
+                + f", P = {P}, attention of shape {(B, h, T, T)}"
+                + (", float64" if dtype == torch.float64 else ""))
+        attention = _random_attention(B, h, T).to(dtype)
         got = run_answer(fn, attention.clone(), grid, P, case=f"on {what}: ",
                          hint=lambda error, T=T, N=gh * gw: (
                              f"T = {T} tokens met an (N, N) = ({N}, {N}) distance table: drop "
                              f"the class token's row and column first (attention[..., 1:, 1:])"
                              if f"({T})" in str(error) and f"({N})" in str(error) else None))
-        expected = mean_attention_distance(attention, grid, P).double()  # (h,)
-        if isinstance(got, torch.Tensor) and got.is_floating_point():
-            got = got.double()  # float32 or float64: either is fine here
+        expected = mean_attention_distance(attention, grid, P)  # (h,), the input's dtype
         variants = [(v, m) for v, m in _distance_variants(attention, grid, P) if v is not None]
         variants += [((B, h), "average over the images too: one value per head, (h,)"),
                      ((), "one value per head, (h,): average over the images and query "
@@ -162,6 +169,6 @@ def check_mean_attention_distance(fn) -> str:
                                               "patches, then average over queries and images")
         if problem:
             fail_check(f"on {what}: {problem[0]}", *problem[1:])
-    return ("correct on a square and a non-square grid: the class token dropped, rows "
-            "renormalised, pixel distances between patch centres weighted per query, "
-            "averaged over queries and images.")
+    return ("correct on a square and a non-square grid, in float32 and float64: the class "
+            "token dropped, rows renormalised, pixel distances between patch centres weighted "
+            "per query, averaged over queries and images.")

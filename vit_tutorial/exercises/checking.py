@@ -306,14 +306,15 @@ def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: st
         return lines
     if got.is_complex() or torch.isnan(as_double(got)).any():
         return [f"{label}the result contains NaN or complex values"]
-    if got.dtype != expected.dtype:
-        return [f"{label}right shape, but the dtype is {got.dtype}; expected {expected.dtype}: "
-                f"keep the input's dtype (no .long(), .int() or .double() on the way)"]
+    dtype = (f"{label}right shape, but the dtype is {got.dtype}; expected {expected.dtype}: "
+             f"keep the input's dtype (no .float(), .double(), .long() or .int() on the way)")
     if tensors_close(got, expected):
-        return None
-    for v, message in known:
+        return None if got.dtype == expected.dtype else [dtype]
+    for v, message in known:  # a known mistake is named first, whatever the dtype
         if isinstance(v, torch.Tensor) and tensors_close(got, v):
             return [label + message]
+    if got.dtype != expected.dtype:
+        return [dtype]
     if tensors_close(got.flatten().sort().values, expected.flatten().sort().values):
         return [f"{label}right values, wrong order: compare your result with the expected "
                 f"layout in the lesson"]
@@ -357,16 +358,26 @@ def random_block(D: int, num_heads: int, mlp_dim: int) -> EncoderBlock:
     return block
 
 
-def guard_methods(module: nn.Module, names: tuple[str, ...], refusal: CheckStopped) -> nn.Module:
-    """Make ``module``'s methods ``names`` raise ``refusal`` — through the instance *and* its
-    class (``type(module).forward(module, x)``), so a learner asked to write a forward pass
-    from the parts can't call the whole thing. Returns ``module``, whose class becomes a
-    subclass of its own; its parts keep working."""
+@contextlib.contextmanager
+def guard_methods(module: nn.Module, names: tuple[str, ...], refusal: CheckStopped):
+    """While the ``with`` block runs, make ``module``'s methods ``names`` raise ``refusal`` —
+    through the instance, through its class (``type(module).forward(module, x)``) and through
+    every class it inherits them from (``EncoderBlock.forward(block, z)``), so a learner asked
+    to write a forward pass from the parts can't call the whole thing. The module's class
+    becomes a subclass of its own for good; the classes it inherits from get their methods
+    back when the block ends, and the module's parts keep working throughout."""
 
     def refuse(*args, **kwargs):
         raise refusal
 
-    guarded = type(f"Guarded{type(module).__name__}", (type(module),),
-                   {name: refuse for name in names})
-    module.__class__ = guarded
-    return module
+    owners = [(cls, name, cls.__dict__[name]) for cls in type(module).__mro__
+              if cls not in (nn.Module, object) for name in names if name in cls.__dict__]
+    module.__class__ = type(f"Guarded{type(module).__name__}", (type(module),),
+                            {name: refuse for name in names})
+    try:
+        for cls, name, _ in owners:
+            setattr(cls, name, refuse)
+        yield module
+    finally:
+        for cls, name, method in owners:
+            setattr(cls, name, method)

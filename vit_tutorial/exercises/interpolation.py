@@ -35,15 +35,15 @@ def _interpolation_questions() -> list[Question]:
         Question("grid_B16_384", "the patch grid (H/P, W/P) of ViT-B/16 at 384×384", grid,
                   ((old_grid, "that is the grid at 224; the patch size stays 16 at 384"),
                    ((tokens - 1,), "the grid is 2-D: (H/P, W/P)")),
-                  "the patch size stays the same (Sec. 3.2): (384/16, 384/16)"),
+                  "which of P, H and W does Sec. 3.2 keep the same when the images grow?"),
         Question("tokens_B16_384", "rows of the resized E_pos, ViT-B/16 at 384×384", tokens,
                   ((tokens - 1, forgot),
                    (1 + old_grid[0] * old_grid[1], "that is the old length at 224")),
-                  "1 + (384/16)²"),
+                  "one row per token: the class token and every patch of the new grid"),
         Question("tokens_B16_384x512", "rows of the resized E_pos, ViT-B/16 at 384×512 (H×W)",
                   tokens_wide, ((tokens_wide - 1, forgot),
                                 (tokens, "that is 384×384; here W = 512")),
-                  "1 + (H/P)·(W/P)"),
+                  "one row per token, and the new grid is no longer square"),
         Question("unchanged_rows", "rows of E_pos that resizing keeps exactly as they were",
                   kept, ((0, "the class token has no place on the grid: it is split off and "
                              "kept as it is"),),
@@ -158,8 +158,8 @@ def check_resize_pos_embed(fn) -> str:
                        "keep the class token out of the interpolation — split it off "
                        "(pos_embed[:, :1]) and fold only the N grid rows"
                        if whole in str(error) else None),
-                   fallback="split off the class token (pos_embed[:, :1]) and fold the N grid "
-                            "rows into (1, D, H/P, W/P) before F.interpolate")
+                   fallback="section 2 of the lesson took the same steps for one grid; "
+                            "here both grids are arguments")
         expected = resize_pos_embed(pos_embed, new, old)
         cls = pos_embed[:, :1]
         if (isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(expected.shape)
@@ -173,9 +173,9 @@ def check_resize_pos_embed(fn) -> str:
         variants = _resize_mistakes(pos_embed, old, new, expected)
         problem = tensor_problem(
             got, expected, variants,
-            wrong_values="wrong values: fold the grid rows into (1, D, H/P, W/P), resize with "
-                         "F.interpolate(..., size=(H'/P, W'/P), mode='bicubic', "
-                         "align_corners=False), flatten back to (1, N', D)")
+            wrong_values="wrong values: compare each step with section 2 of the lesson; the "
+                         "fold into an image and the flatten back each need their axes in "
+                         "one right order, and the resize the settings the exercise names")
         if problem:
             if problem[0].startswith("wrong shape"):
                 problem.append(f"expected 1 + {nh}·{nw} = {1 + nh * nw} tokens: the class "

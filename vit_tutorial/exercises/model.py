@@ -33,30 +33,45 @@ def _vit_and_params(config) -> tuple[VisionTransformer, int]:
 
 
 def _vit_questions() -> list[Question]:
-    base, large, huge = CONFIGS["vit_b_16"], CONFIGS["vit_l_16"], CONFIGS["vit_h_14"]
-    vit_b, params_b = _vit_and_params(base)
-    params_l = _vit_and_params(large)[1]
-    head = count_parameters(vit_b.head)
-    tokens_384 = (384 // base.patch_size) ** 2 + 1
-    table_1 = "Table 1 rounds; count them: sum(p.numel() for p in model.parameters())"
+    b16, b32, huge = CONFIGS["vit_b_16"], CONFIGS["vit_b_32"], CONFIGS["vit_h_14"]
+    classes_21k = 21_843  # ImageNet-21k
+    vit_b32, params_b32_21k = _vit_and_params(replace(b32, num_classes=classes_21k))
+    params_b32 = _vit_and_params(b32)[1]
+    params_b16_21k = _vit_and_params(replace(b16, num_classes=classes_21k))[1]
+    head_21k = count_parameters(vit_b32.head)
+    params_h14 = _vit_and_params(huge)[1]
+    params_h14_518 = _vit_and_params(replace(huge, image_size=518))[1]
+    head_dim = huge.embed_dim // huge.num_heads
+    tokens_384 = (384 // b32.patch_size) ** 2 + 1
+    count = "count this model: build it on the meta device and sum p.numel()"
     return [
-        Question("params_B16", "parameters of ViT-B/16 with a 1,000-class head", params_b,
-                 ((86_000_000, table_1), (86, table_1),
-                  (params_b - head, "that is without the classification head, "
-                                    "D·1000 + 1000 more")),
-                 "build vit_b_16() and count"),
-        Question("params_L16", "parameters of ViT-L/16 with a 1,000-class head", params_l,
-                 ((307_000_000, "Table 1 says 307M, but the count depends on P (E and E_pos "
-                                "change size) and on the head: count this model"),
-                  (307, table_1)),
-                 "build vit_l_16() and count"),
-        Question("layers_H14", "encoder blocks L of ViT-H/14 (Table 1)", huge.depth,
-                 ((CONFIGS["vit_l_16"].depth, "that is ViT-Large"),),
-                 "Table 1, the Huge row"),
-        Question("tokens_B16_384", "tokens the encoder reads, ViT-B/16 fine-tuned at 384×384",
+        Question("params_B32_21k", "parameters of ViT-B/32 with ImageNet-21k's 21,843-class "
+                                   "head", params_b32_21k,
+                 ((params_b32, "that is with the 1,000-class head; this head has 21,843 "
+                               "classes"),
+                  (params_b16_21k, "that is ViT-B/16 with this head (step 3); ViT-B/32 cuts "
+                                   "32 × 32 patches, which changes E and E_pos"),
+                  (params_b32_21k - head_21k, "that is without the head; the head counts "
+                                              "too")),
+                 count),
+        Question("params_H14_518", "parameters of ViT-H/14 at 518×518, with a 1,000-class "
+                                   "head", params_h14_518,
+                 ((params_h14, "that is at 224×224; at 518×518 the patch grid is larger, and "
+                               "one tensor has a row per token"),
+                  (632_000_000, "Table 1 rounds, and counts one resolution; " + count),
+                  (632, "Table 1 rounds, and counts one resolution; " + count)),
+                 "which of the model's tensors change size when the image does?"),
+        Question("head_dim_H14", "D_h, the width of one attention head of ViT-H/14", head_dim,
+                 ((huge.embed_dim, "that is D; each of the h heads gets D / h"),
+                  (huge.embed_dim // 12, "ViT-Huge has 16 heads (Table 1), not 12"),
+                  (b16.embed_dim // b16.num_heads, "that is ViT-Base's head width")),
+                 "Table 1 gives D and the number of heads for Huge"),
+        Question("tokens_B32_384", "tokens the encoder reads, ViT-B/32 fine-tuned at 384×384",
                  tokens_384, ((tokens_384 - 1, "the class token is a token too: N + 1"),
-                              (197, "that is at 224×224; at 384 the grid is 24×24")),
-                 "(384/16)² patches plus the class token"),
+                              ((384 // 16) ** 2 + 1, "that is for 16×16 patches; ViT-B/32 "
+                                                     "cuts 32×32 patches"),
+                              ((224 // 32) ** 2 + 1, "that is at 224×224")),
+                 "the patch grid at this resolution, plus the class token"),
     ]
 
 
@@ -65,8 +80,8 @@ def check_vit_answers(answers) -> str:
     """Lesson 08, check your understanding: sizes of the whole ViT.
 
     Args:
-        answers: a dict (or a function returning one) with the keys ``params_B16``,
-            ``params_L16``, ``layers_H14`` and ``tokens_B16_384``.
+        answers: a dict (or a function returning one) with the keys ``params_B32_21k``,
+            ``params_H14_518``, ``head_dim_H14`` and ``tokens_B32_384``.
     """
     return check_answers(answers, _vit_questions())
 
@@ -74,9 +89,9 @@ def check_vit_answers(answers) -> str:
 _CONFIG = ViTConfig(image_size=8, patch_size=4, in_channels=1, num_classes=3, embed_dim=8,
                     depth=2, num_heads=2, mlp_dim=16)
 _WHOLE = ("your function called the whole model (model(images), model.forward_features or "
-          "model.embed); write the forward pass from the parts: model.patch_embed, "
-          "model.class_token, model.positional_embedding, model.encoder, model.norm and "
-          "model.head")
+          "model.embed, through the model or its class); write the forward pass from the "
+          "parts: model.patch_embed, model.class_token, model.positional_embedding, "
+          "model.encoder, model.norm and model.head")
 
 
 def _forward_variants(model: VisionTransformer, images: torch.Tensor) -> list:
@@ -117,9 +132,8 @@ def check_vit_forward(fn) -> str:
             images = torch.rand(B, 1, 8, 8)
             expected = model(images)
             variants = [(v, why) for v, why in _forward_variants(model, images) if why]
-        guard_methods(model, ("forward", "forward_features", "embed"),
-                      WholeModuleCalled("failed", [_WHOLE]))
-        with torch.no_grad():
+        with torch.no_grad(), guard_methods(model, ("forward", "forward_features", "embed"),
+                                            WholeModuleCalled("failed", [_WHOLE])):
             got = run_answer(fn, model, images.clone(), case=f"on {what}: ")
         problem = tensor_problem(got, expected, variants)
         if problem:

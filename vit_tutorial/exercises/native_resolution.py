@@ -36,8 +36,8 @@ def _native_resolution_questions() -> list[Question]:
                                    f"same aspect fits too"),
                    (9 * 16, "9×16 keeps the aspect exactly but uses only 144 of the 256 "
                             "tokens; scale further")),
-                  "scale the frame until one more patch on a side would pass 256; each side "
-                  "is rounded up to whole patches"),
+                  "scale the frame until one more patch on a side would pass the budget; each "
+                  "side is rounded up to whole patches"),
         Question("mask_pairs_20_patches", "(query, key) pairs allowed in the attention mask "
                   f"of an image with {n} patches and a class token, padded to 50 tokens",
                   (n + 1) ** 2,

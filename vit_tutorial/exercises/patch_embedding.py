@@ -98,6 +98,13 @@ _W_SCRAMBLED = ("reshape(-1, D).T keeps the right shape but mixes the filters: r
                 "reshape(D, -1)")
 
 
+def _same_memory(a: object, b: torch.Tensor) -> bool:
+    """Do two tensors live in the same storage (a view, a reshape without a copy, or the very
+    same Parameter)?"""
+    return (isinstance(a, torch.Tensor) and a.device == b.device
+            and a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr())
+
+
 @checker("linear_from_conv")
 def check_linear_from_conv(fn) -> str:
     """Lesson 02, implement it: ``fn(conv_embedding) -> LinearPatchEmbedding``.
@@ -128,6 +135,13 @@ def check_linear_from_conv(fn) -> str:
         if not isinstance(linear, nn.Linear):
             fail_check(f"on {what}: expected a LinearPatchEmbedding (or an nn.Linear), got "
                         f"{type_name(got)}")
+        shared = [name for name in ("weight", "bias") if _same_memory(
+            getattr(linear, name), getattr(conv.proj, name))]
+        if shared:
+            fail_check(f"on {what}: proj.{' and proj.'.join(shared)} share the convolution's "
+                       f"memory (a view or the same Parameter), not a copy: training one module "
+                       f"would change the other. Give the Linear its own tensors and copy the "
+                       f"values in")
         expected = weight.reshape(D, -1)  # (D, C, P, P) -> (D, C·P·P)
         problem = tensor_problem(
             linear.weight, expected,

@@ -29,7 +29,7 @@ def _num_patches_questions() -> list[Question]:
         Question("N_B16_224", "N, the number of patches, ViT-B/16 at 224×224", n_b16,
                   ((n_b16 + 1, with_cls), (224 * 224 // 16, not_squared), (224 // 16, one_side),
                    (3 * 16 * 16, "that is the length of one patch vector, C·P·P")),
-                  "N = HW/P² with H = W = 224 and P = 16"),
+                  "N = HW/P²: read P off the model's name, H and W off the image size"),
         Question("tokens_B16_224", "tokens in the sequence, ViT-B/16 at 224×224", n_b16 + 1,
                   ((n_b16, without_cls),), "N patches plus one class token"),
         Question("N_L32_384", "N, ViT-L/32 at 384×384", n_l32,
@@ -37,17 +37,17 @@ def _num_patches_questions() -> list[Question]:
                    (num_patches(384, 16), "that is for 16×16 patches; ViT-L/32 cuts 32×32 "
                                           "patches"),
                    (n_b16, "that is ViT-B/16 at 224×224; here H = W = 384 and P = 32")),
-                  "N = HW/P² with H = W = 384 and P = 32"),
+                  "N = HW/P²: read P off the model's name, H and W off the image size"),
         Question("tokens_L32_384", "tokens in the sequence, ViT-L/32 at 384×384", n_l32 + 1,
                   ((n_l32, without_cls), (num_patches(384, 16) + 1,
                                           "that is for 16×16 patches; ViT-L/32 cuts 32×32 "
                                           "patches")),
-                  "N patches plus one class token, with N = HW/P², H = W = 384, P = 32"),
+                  "N patches plus one class token, with N = HW/P²"),
         Question("N_B16_224x320", "N for a non-square 224×320 (H×W) image, P = 16", n_wide,
                   ((n_b16, "that is a square 224×224 image; here W = 320"),
                    (num_patches(320, 16), "that is a square 320×320 image; here H = 224"),
                    (n_wide + 1, with_cls)),
-                  "N = (H/P)·(W/P) with H = 224, W = 320 and P = 16"),
+                  "one division by P per side of the image, each side with its own length"),
         Question("values_per_patch_H14", "values in one flattened patch x_p^i, ViT-H/14, RGB",
                   values_h14,
                   ((14 * 14, "that is P² = 14·14 pixels; each pixel holds C = 3 values (RGB)"),
@@ -133,6 +133,7 @@ def check_image_to_patches(fn) -> str:
         ("two non-square 3×8×12 images (H×W), P = 4", distinct_values(2, 3, 8, 12), 4),
         ("one non-square 2×12×8 image in a batch, P = 4", distinct_values(1, 2, 12, 8), 4),
         ("a single image (C, H, W) = (3, 4, 6), no batch axis, P = 2", distinct_values(3, 4, 6), 2),
+        ("two 3×8×8 images in float64, P = 4", distinct_values(2, 3, 8, 8).double(), 4),
     ]
     square_ok = batch_ok = False
     for what, x, P in cases:
@@ -161,4 +162,4 @@ def check_image_to_patches(fn) -> str:
         square_ok = square_ok or not non_square
         batch_ok = batch_ok or not single
     return (f"correct on {len(cases)} cases — square and non-square images, batches and a "
-            f"single image; (C, P, P) patch vectors, numbered row-major.")
+            f"single image, float32 and float64; (C, P, P) patch vectors, numbered row-major.")

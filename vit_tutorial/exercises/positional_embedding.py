@@ -49,7 +49,7 @@ def _pos_embed_questions() -> list[Question]:
                   ((n_l32 * large.embed_dim, forgot),
                    (count_parameters(b16), "that is ViT-B/16 at 224; here P = 32, H = W = 384 and "
                                   "D = 1024")),
-                  "(N + 1)·D with N = (384/32)² and D = 1024 (Table 1)"),
+                  "(N + 1)·D, with N for this model at this resolution and D from Table 1"),
         Question("pos_embed_rows_no_cls_B16", "rows of E_pos for a ViT-B/16 without a class "
                                                "token (e.g. one that averages the patches)",
                   no_cls, ((N + 1, "without a class token there is no row for it"),),
@@ -120,6 +120,23 @@ class _AddLeftNeighbour(nn.Module):
         return z + z.roll(1, dims=1)  # (B, T, D)
 
 
+class _ClassReadsFirstPatch(nn.Module):
+    """The patches pass unchanged (so they move with any shuffle), but the class token adds
+    the patch in the first place: its output depends on the order."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        first = torch.zeros_like(z)
+        first[:, 0] = z[:, 1]  # the patch at position 1, whichever it is
+        return z + first  # (B, T, D)
+
+
+class _PatchesAddLeftNeighbour(nn.Module):
+    """The class token passes unchanged, whatever the order; each patch adds the one before
+    it (cyclically), so the patches' outputs do not simply move with a shuffle."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        patches = z[:, 1:]  # (B, N, D)
+        return torch.cat([z[:, :1], patches + patches.roll(1, dims=1)], dim=1)  # (B, 1 + N, D)
 
 
 def _as_bool(value: object):
@@ -153,6 +170,10 @@ def check_permutation_invariance(fn) -> str:
          nn.Sequential(with_pos, block), False),
         ("a layer that adds each token's left neighbour, z + z.roll(1, dims=1)",
          _AddLeftNeighbour(), False),
+        ("a layer that adds the first patch to the class token and passes the patches "
+         "unchanged", _ClassReadsFirstPatch(), False),
+        ("a layer that passes the class token unchanged and adds to each patch the patch "
+         "before it", _PatchesAddLeftNeighbour(), True),
     ]
     tokens = torch.randn(2, 1 + N, D) * 2
     perm = torch.tensor(_PERM)
@@ -162,17 +183,29 @@ def check_permutation_invariance(fn) -> str:
         if said is None:
             fail_check(f"on {what}: return True or False, got {type_name(answer)} (torch.allclose "
                         f"gives a bool; for a bool tensor use .item())")
-        if said and not right:
+        if said == right:
+            continue
+        if isinstance(layer, _ClassReadsFirstPatch):
+            fail_check(f"said True for {what}: its patch outputs move along with the shuffle, but "
+                       f"the class token's output changes",
+                       "the question is whether the class token's output stays the same "
+                       "(invariance), not whether the patch outputs move with the patches "
+                       "(equivariance)")
+        if isinstance(layer, _PatchesAddLeftNeighbour):
+            fail_check(f"said False for {what}: its patch outputs change with the order, but the "
+                       f"class token's output does not",
+                       "the question is about the class token's output alone: look only at the "
+                       "row the class token has in the output")
+        if said:
             fail_check(f"said True for {what}: this layer sees the order, so the class token's "
                         f"output changes when the patches move",
                         "check that you compare the layer's outputs (not its inputs) for the "
                         "original and the shuffled sequence, and that the shuffled sequence really "
                         "is shuffled")
-        if right and not said:
-            fail_check(f"said False for {what}, which cannot see the order of the patches",
-                        "compare like with like: the class token's output, layer(shuffled)[:, 0] "
-                        "against layer(tokens)[:, 0], with torch.allclose(..., atol=1e-5) — not == "
-                        "(sums in another order differ in the last digits) — and shuffle only the "
-                        "N patches: the class token stays at position 0")
-    return ("right on 4 layers: True for the two that can't see order, False for the two "
-            "that can (one of them: position embeddings).")
+        fail_check(f"said False for {what}, which cannot see the order of the patches",
+                   "such a layer gives the class token the same output however the patches are "
+                   "shuffled. Check three things: which rows of the two outputs you compare, how "
+                   "you compare floats (sums taken in another order differ in the last digits), "
+                   "and which tokens you shuffle")
+    return (f"right on {len(cases)} layers: True for those that leave the class token's "
+            f"output unchanged, False for those that don't (position embeddings among them).")

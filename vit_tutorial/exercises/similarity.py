@@ -50,7 +50,7 @@ def _similarity_questions() -> list[Question]:
                    (grid, "one tile per patch, and each tile is itself a map over the grid: "
                           "(H/P, W/P, H/P, W/P)"),
                    ((14,) * 4, "that is for 16×16 patches; ViT-L/32 cuts 32×32 patches")),
-                  "(H/P, W/P, H/P, W/P) with P = 32, H = W = 224"),
+                  "one tile per patch of the grid, and one value per patch in each tile"),
         Question("tiles_L32_384", "tiles in Figure 7's layout for ViT-L/32 at 384×384", tiles,
                   ((tiles + 1, "no tile for the class token: the figure shows patches only"),
                    (num_patches(384, 16), "that is for 16×16 patches; ViT-L/32 cuts 32×32 "
