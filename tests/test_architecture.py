@@ -221,3 +221,43 @@ def test_no_module_is_longer_than_400_lines_without_saying_why():
         if text.count("\n") > 400:
             docstring = ast.get_docstring(ast.parse(text)) or ""
             assert "Why one module" in docstring, f"{name}: {text.count(chr(10))} lines"
+
+
+MAX_FUNCTION_LINES = 60  # CONTRIBUTING.md, "Sizes": a function's body below its docstring
+
+
+def function_lengths(tree: ast.AST) -> list[tuple[str, int, int]]:
+    """``(name, line, body lines below the docstring)`` for every function in a module."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            has_docstring = (isinstance(body[0], ast.Expr) and isinstance(body[0].value,
+                             ast.Constant) and isinstance(body[0].value.value, str))
+            start = body[1].lineno if has_docstring and len(body) > 1 else body[0].lineno
+            found.append((node.name, node.lineno, node.end_lineno - start + 1))
+    return found
+
+
+def test_no_function_is_longer_than_the_contributors_guide_allows():
+    long = [f"{name}:{line} {function} has {length} lines"
+            for name, path in modules().items()
+            for function, line, length in function_lengths(ast.parse(path.read_text("utf-8")))
+            if length > MAX_FUNCTION_LINES]
+    assert long == [], f"split these (at most {MAX_FUNCTION_LINES} lines below the docstring)"
+
+
+def test_a_planted_long_function_is_caught():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES + 1))
+    tree = ast.parse(f'def long():\n    """Doc."""\n{body}\n')
+    assert function_lengths(tree) == [("long", 1, MAX_FUNCTION_LINES + 1)]
+
+
+def test_the_contributors_guide_names_every_floor_and_the_readme_links_it():
+    root = PACKAGE.parent
+    guide = (root / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    floors = guide[guide.index("## Floors"):guide.index("## Names")]
+    missing = [name for floor in FLOORS for name in floor  # figures: "<module>_figures"
+               if name not in FIGURES and f"`{name}" not in floors]
+    assert missing == [], f"CONTRIBUTING.md's Floors don't name {missing}"
+    assert "[CONTRIBUTING.md](CONTRIBUTING.md)" in (root / "README.md").read_text("utf-8")

@@ -194,3 +194,22 @@ def test_its_public_names_import_from_where_the_readme_says(lesson):
 def test_the_published_lesson_api_is_unchanged():
     published = {module: names for lesson in LESSONS for module, names in lesson.api}
     assert published == CONTRACT
+
+
+# --- 9. the checklist itself -----------------------------------------------------------------
+
+def test_each_step_of_adding_a_lesson_names_tests_that_exist():
+    """CONTRIBUTING.md's "Adding a lesson": every step names the test that enforces it, and
+    every test it names exists (a renamed test would leave a step unguarded)."""
+    guide = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    checklist = guide[guide.index("## Adding a lesson"):]
+    steps = re.split(r"\n\d+\. ", checklist)[1:]
+    assert len(steps) >= 10, "the checklist lost steps"
+    for number, step in enumerate(steps, 1):
+        named = re.findall(r"`(tests/test_\w+\.py)?::(test_\w+)`", step)
+        assert named or "nbval" in step, f"step {number} names no test"
+        module = None
+        for path, test in named:
+            module = path or module  # "::test_x" means the file named just before
+            source = (ROOT / module).read_text(encoding="utf-8")
+            assert re.search(rf"^def {test}\(", source, re.M), f"{module}::{test} is gone"
