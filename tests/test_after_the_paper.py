@@ -672,14 +672,12 @@ def test_rope_vit_with_registers_resized_and_rebuilt():
 
 
 def test_rope_vit_errors():
-    with pytest.raises(ValueError, match=r"a RoPEViT has no E_pos, got positional_embedding="
-                                         r"'learned'.*positional_embedding='none'"):
+    with pytest.raises(ValueError, match="a RoPEViT has no E_pos"):
         RoPEViT(TINY_VIT_CONFIG)
     model = RoPEViT(replace(SMALL, positional_embedding="none"))
     with pytest.raises(ValueError, match=r"image height 30 is not divisible by patch_size 4"):
         model(torch.zeros(1, 1, 30, 28))
-    with pytest.raises(ValueError, match=r"images must have shape \(B, 1, H, W\), got "
-                                         r"\(1, 28, 28\); for one image use"):
+    with pytest.raises(ValueError, match=r"images must have shape \(B, 1, H, W\)"):
         model(torch.zeros(1, 28, 28))
     with pytest.raises(TypeError, match=r"weights are torch.float32 but the images are "
                                         r"torch.float64"):
@@ -687,8 +685,7 @@ def test_rope_vit_errors():
 
 
 def test_resampling_to_a_huge_patch_is_refused_before_allocating():
-    with pytest.raises(ValueError, match=r"the resize matrix B \(2000·2000 × 16·16\) would "
-                                         r"hold 1,024,000,000 values"):
+    with pytest.raises(ValueError, match=r"the resize matrix B .* would hold"):
         resample_patch_embed(torch.rand(8, 3, 16, 16), 2000)
 
 

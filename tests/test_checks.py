@@ -65,8 +65,7 @@ def test_size_limit_is_stated_and_checked():
     from vit_tutorial.checks import MAX_VALUES, check_size
 
     assert check_size(MAX_VALUES, "x", "fix") == MAX_VALUES
-    with pytest.raises(ValueError, match=r"a table would hold 268,435,457 values, more than the "
-                                         r"course's limit of 268,435,456 .*; make it smaller"):
+    with pytest.raises(ValueError, match="more than the course's limit of 268,435,456"):
         check_size(MAX_VALUES + 1, "a table", "make it smaller")
 
 
@@ -75,8 +74,7 @@ def test_device_and_dtype_checks_say_which_is_which():
 
     weight = torch.zeros(3)
     check_same_device(torch.zeros(2), "x", weight, "w")
-    with pytest.raises(ValueError, match=r"device mismatch: x on meta, w on cpu; move x with "
-                                         r"\.to\('cpu'\), or w with \.to\('meta'\)"):
+    with pytest.raises(ValueError, match="device mismatch: x on meta, w on cpu"):
         check_same_device(torch.zeros(2, device="meta"), "x", weight, "w")
     with pytest.raises(TypeError, match=r"Block's weights are torch.float32 but the tokens are "
                                         r"torch.float64"):

@@ -160,8 +160,7 @@ def test_writability_is_tried_with_a_real_file(tmp_path, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
-    with pytest.raises(OutputPathError, match=r"cannot write .*x.pt: making a test file in .* "
-                                              r"failed \(Read-only file system\)"):
+    with pytest.raises(OutputPathError, match=r"making a test file in .* failed \(Read-only"):
         check_outputs({"--output": tmp_path / "x.pt"})
     with pytest.raises(OutputPathError, match="Read-only file system"):
         check_output_folder(tmp_path / "site")

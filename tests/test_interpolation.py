@@ -366,7 +366,5 @@ def test_numpy_bools_are_flags_too():
 
 
 def test_a_huge_grid_is_refused_before_allocating():
-    with pytest.raises(ValueError, match=r"the resized E_pos \(1 \+ 100000·100000 positions × "
-                                         r"D = 8\) would hold 80,000,000,008 values, more than "
-                                         r"the course's limit"):
+    with pytest.raises(ValueError, match="more than the course's limit"):
         resize_pos_embed(torch.randn(1, 50, 8), 10 ** 5)

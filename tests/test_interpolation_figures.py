@@ -86,14 +86,12 @@ def test_plot_resized_similarity():
     fig, axes = plot_resized_similarity(old, resize_pos_embed(old, (7, 10)), [(6, 6)],
                                         new_grid_size=(7, 10))
     assert axes[1, 0].get_title() == "new patch (6, 8), 7×10 grid"  # ⌊6·10/7⌋ = 8
-    with pytest.raises(ValueError, match=r"patches must be a non-empty list of \(row, column\) "
-                                         r"pairs of ints with 0 <= row < 7"):
+    with pytest.raises(ValueError, match=r"list of \(row, column\) pairs"):
         plot_resized_similarity(old, new, [(7, 0)])
     with pytest.raises(ValueError, match=r"patches must be a non-empty list"):
         plot_resized_similarity(old, new, [])
     with pytest.raises(ValueError, match=r"must have the same D, got 16 and 8"):
         plot_resized_similarity(old, new[..., :8], [(0, 0)])
-    with pytest.raises(ValueError, match=r"resized has 71 tokens = 1 prefix \+ 70 grid "
-                                         r"positions.*pass new_grid_size=\(h', w'\)"):
+    with pytest.raises(ValueError, match="resized has 71 tokens = 1 prefix"):
         plot_resized_similarity(old, resize_pos_embed(old, (7, 10)), [(0, 0)])
     plt.close("all")

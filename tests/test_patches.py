@@ -156,8 +156,7 @@ def test_numpy_integers_are_accepted_as_sizes():
 def test_a_wrong_patch_size_does_not_change_the_channel_count():
     """(1, 4, 768) patches of 16x16 pixels read as 8x8 would give a 12-channel image."""
     patches = image_to_patches(torch.rand(1, 3, 32, 32), 16)
-    with pytest.raises(ValueError, match=r"would give C = 12 channels, and an image has 1 to 4; "
-                                         r"is patch_size .* \(P = 16 for C = 3\)"):
+    with pytest.raises(ValueError, match="would give C = 12 channels, and an image has 1 to 4"):
         patches_to_image(patches, 8, 16)
     features = torch.rand(2, 12, 16, 16)  # a feature map: say how many channels it has
     assert torch.equal(patches_to_image(image_to_patches(features, 8), 8, 16, in_channels=12),

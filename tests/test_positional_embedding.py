@@ -187,14 +187,12 @@ def test_sincos_errors(args, kwargs, error, message):
 
 def test_a_class_token_the_table_has_no_row_for_is_named():
     table = PositionalEmbedding(4, 8, num_prefix_tokens=0)
-    with pytest.raises(ValueError, match="a class token was prepended, but this table has no "
-                                         r"row for it \(num_prefix_tokens=0\)"):
+    with pytest.raises(ValueError, match="this table has no row for it"):
         table(torch.rand(1, 5, 8))
 
 
 def test_huge_tables_are_refused_before_allocating():
-    with pytest.raises(ValueError, match=r"E_pos \(10000000001 positions × D = 768\) would "
-                                         r"hold .* more than the course's limit"):
+    with pytest.raises(ValueError, match="more than the course's limit"):
         PositionalEmbedding(10 ** 10, 768)
     with pytest.raises(ValueError, match=r"a 100000x100000 sine-cosine table .* grid_size "
                                          r"counts patches"):

@@ -67,8 +67,7 @@ def test_plot_fits_a_small_given_figure():
 @pytest.mark.parametrize("highlight", [(4, 0), (0, 6), (-1, 0), (1,), (1.0, 2), "a1"])
 def test_plot_highlight_errors(highlight):
     sim = torch.ones(4, 6, 4, 6)
-    with pytest.raises(ValueError, match=r"highlight must be a \(row, column\) pair of ints with "
-                                         r"0 <= row < 4 and 0 <= column < 6"):
+    with pytest.raises(ValueError, match=r"highlight must be a \(row, column\) pair of ints"):
         plot_position_similarity(sim, highlight=highlight)
 
 

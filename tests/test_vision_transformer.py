@@ -109,7 +109,6 @@ def test_config_takes_numpy_numbers_and_pairs():
 
 
 def test_a_huge_image_size_is_refused_before_allocating():
-    with pytest.raises(ValueError, match=r"E_pos for 1000000x1000000 images .* more than the "
-                                         r"course's limit of 268,435,456"):
+    with pytest.raises(ValueError, match="more than the course's limit"):
         ViTConfig(image_size=10 ** 6)
     assert ViTConfig(image_size=4096, patch_size=16).image_size == 4096  # 65,536 patches: fine
