@@ -12,12 +12,12 @@ and ``test_editions.py``; the import floors by ``test_architecture.py``; the che
 
 import ast
 import importlib
-import json
 import re
 from pathlib import Path
 
 import pytest
 
+from vit_tutorial.ipynb import cell_source, read_notebook
 from vit_tutorial.lessons import EDITIONS, FLOORS, LESSONS, SOURCE, STAGES, lesson_named
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +52,8 @@ def _module_file(module: str) -> Path | None:
 
 def _source(lesson) -> str:
     """The lesson's solutions edition: every cell's source, joined."""
-    nb = json.loads((ROOT / SOURCE / f"{lesson.name}.ipynb").read_text(encoding="utf-8"))
-    return "\n".join("".join(cell["source"]) for cell in nb["cells"])
+    nb = read_notebook(ROOT / SOURCE / f"{lesson.name}.ipynb")
+    return "\n".join(cell_source(cell) for cell in nb["cells"])
 
 
 # --- 1. the registry entry -----------------------------------------------------------------
