@@ -103,7 +103,8 @@ def test_pi_resize_keeps_every_token_when_upsampling(new, interpolation, dtype, 
     resized_images = resize_patches(images, 8, new, interpolation=interpolation)
     errors = {}
     for method in ("pi", "plain"):
-        resized = resize_patch_embedding(embedding, new, method=method, interpolation=interpolation)
+        resized = resize_patch_embedding(embedding, new, method=method,
+                                           interpolation=interpolation)
         errors[method] = (resized(resized_images) - reference).abs().max().item()
     assert errors["pi"] < tolerance
     assert errors["plain"] > 0.5  # the naive resize does not keep the tokens
@@ -505,7 +506,7 @@ def test_rope_functions_on_meta_tensors():
     (lambda: RoPEEncoderBlock(32, 4, 64)(torch.zeros(2, 17, 32), (3, 5)), ValueError,
      r"got 17 tokens, but a 3x5 grid with num_prefix_tokens=1 needs 1 \+ 3·5 = 16"),
     (lambda: RoPEEncoderBlock(32, 4, 64)(torch.zeros(17, 32), 4), ValueError,
-     r"tokens must have shape \(B, T, 32\).*got \(17, 32\); for one image use z.unsqueeze\(0\)"),
+     r"tokens must have shape \(B, T, 32\).*use tokens.unsqueeze\(0\)"),
     (lambda: RoPEEncoderBlock(32, 4, 64)(torch.zeros(2, 17, 32)), TypeError, r"grid_size"),
 ])
 def test_rope_errors(call, error, message):
@@ -671,14 +672,12 @@ def test_rope_vit_with_registers_resized_and_rebuilt():
 
 
 def test_rope_vit_errors():
-    with pytest.raises(ValueError, match=r"a RoPEViT has no E_pos, got positional_embedding="
-                                         r"'learned'.*positional_embedding='none'"):
+    with pytest.raises(ValueError, match="a RoPEViT has no E_pos"):
         RoPEViT(TINY_VIT_CONFIG)
     model = RoPEViT(replace(SMALL, positional_embedding="none"))
     with pytest.raises(ValueError, match=r"image height 30 is not divisible by patch_size 4"):
         model(torch.zeros(1, 1, 30, 28))
-    with pytest.raises(ValueError, match=r"images must have shape \(B, 1, H, W\), got "
-                                         r"\(1, 28, 28\); for one image use"):
+    with pytest.raises(ValueError, match=r"images must have shape \(B, 1, H, W\)"):
         model(torch.zeros(1, 28, 28))
     with pytest.raises(TypeError, match=r"weights are torch.float32 but the images are "
                                         r"torch.float64"):
@@ -686,8 +685,7 @@ def test_rope_vit_errors():
 
 
 def test_resampling_to_a_huge_patch_is_refused_before_allocating():
-    with pytest.raises(ValueError, match=r"the resize matrix B \(2000·2000 × 16·16\) would "
-                                         r"hold 1,024,000,000 values"):
+    with pytest.raises(ValueError, match=r"the resize matrix B .* would hold"):
         resample_patch_embed(torch.rand(8, 3, 16, 16), 2000)
 
 

@@ -4,11 +4,10 @@ import pytest
 import torch
 
 from vit_tutorial.attention_maps import (
+    HEAD_FUSIONS,
     attention_rollout,
     mass_on_ink,
     mean_attention_distance,
-    plot_attention_distance,
-    plot_rollout,
     rollout_map,
     uniform_attention_distance,
 )
@@ -59,27 +58,6 @@ def test_mean_attention_distance_errors():
         mean_attention_distance("weights", 7, 4)
 
 
-def test_plot_attention_distance():
-    import matplotlib.pyplot as plt
-
-    fig, ax = plot_attention_distance(torch.rand(4, 3) * 10, 5.0, title="t")
-    assert len(ax.collections) == 3  # one scatter per head
-    paths = [c.get_paths()[0].vertices.round(decimals=3).tolist() for c in ax.collections]
-    assert paths[0] != paths[1] != paths[2] != paths[0]  # each head its own marker shape
-    assert ax.get_xlabel() == "network depth (layer, from 0)" and "pixels" in ax.get_ylabel()
-    assert len(ax.lines) == 1  # the uniform line
-    plt.close(fig)
-    fig, ax = plot_attention_distance(torch.rand(2, 12))  # many heads: no legend
-    assert ax.get_legend() is None
-    plt.close(fig)
-    with pytest.raises(ValueError, match=r"distances must have shape \(L, h\)"):
-        plot_attention_distance(torch.rand(4))
-    with pytest.raises(TypeError, match="uniform must be a number"):
-        plot_attention_distance(torch.rand(2, 2), uniform="14")
-    with pytest.raises(ValueError, match=r"spread must be a number in \[0, 1\)"):
-        plot_attention_distance(torch.rand(2, 2), spread=1.5)
-
-
 def test_distance_over_chosen_queries_only():
     # 1x3 grid: patch 0 attends 2 patches away, patches 1 and 2 to themselves
     pattern = torch.tensor([[0, 0, 1], [0, 1, 0], [0, 0, 1.]])
@@ -121,6 +99,40 @@ def test_rollout_rows_sum_to_one_and_identity_gives_identity():
     torch.testing.assert_close(rollout.sum(-1), torch.ones(2, 5))
     eye = torch.eye(5).expand(1, 2, 5, 5)
     torch.testing.assert_close(attention_rollout([eye, eye]), torch.eye(5).expand(1, 5, 5))
+
+
+def _rollout_by_hand(layers, head_fusion):
+    """Abnar & Zuidema's rollout written out entry by entry, for one fusion of the heads."""
+    fuse = {"mean": lambda values: sum(values) / len(values), "max": max, "min": min}[head_fusion]
+    B, h, T, _ = layers[0].shape
+    result = []
+    for b in range(B):
+        rollout = [[float(i == j) for j in range(T)] for i in range(T)]  # I
+        for layer in layers:  # first layer first
+            step = [[fuse([layer[b, k, i, j].item() for k in range(h)]) + float(i == j)
+                     for j in range(T)] for i in range(T)]  # fused heads + I (the residual)
+            step = [[value / sum(row) for value in row] for row in step]  # rows sum to 1 again
+            rollout = [[sum(step[i][m] * rollout[m][j] for m in range(T)) for j in range(T)]
+                       for i in range(T)]  # step @ rollout: the later layer on the left
+        result.append(rollout)
+    return torch.tensor(result, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("head_fusion", HEAD_FUSIONS)
+def test_rollout_of_every_fusion_is_the_direct_loop(head_fusion):
+    layers = [_random_attention(T=4, seed=s).double() for s in range(3)]
+    rollout = attention_rollout(layers, head_fusion)
+    torch.testing.assert_close(rollout, _rollout_by_hand(layers, head_fusion))
+    torch.testing.assert_close(rollout.sum(-1), torch.ones(2, 4, dtype=torch.float64))  # rows
+    # The order matters: the first layer is applied first (rightmost in the product).
+    assert not torch.allclose(attention_rollout(layers[::-1], head_fusion), rollout)
+    eye = torch.eye(4, dtype=torch.float64).expand(2, 3, 4, 4)  # each token looks at itself
+    torch.testing.assert_close(attention_rollout([eye, eye], head_fusion),
+                               torch.eye(4, dtype=torch.float64).expand(2, 4, 4))
+    uniform = torch.full((2, 3, 4, 4), 0.25, dtype=torch.float64)  # a row sums to 2 before the
+    torch.testing.assert_close(attention_rollout([uniform], head_fusion),  # renormalisation
+                               (0.25 * torch.ones(4, 4) + torch.eye(4)).double().expand(2, 4, 4)
+                               / 2)
 
 
 def test_rollout_head_fusions_and_device():
@@ -165,14 +177,6 @@ def test_mass_on_ink():
     assert mass_on_ink(uniform, images, 2)[0].item() == pytest.approx(0.25)
     with pytest.raises(ValueError, match="must agree"):
         mass_on_ink(uniform, images, 4)
-
-
-def test_plot_rollout():
-    import matplotlib.pyplot as plt
-
-    fig, axes = plot_rollout(torch.rand(2, 1, 8, 8), torch.rand(2, 2, 2), labels=["a", "b"])
-    assert axes.shape == (2, 3) and axes[1, 0].get_title() == "b"
-    plt.close(fig)
 
 
 @pytest.mark.parametrize("attentions, error, message", [

@@ -1,10 +1,10 @@
-"""The input checks every lesson module shares (``vit_tutorial._checks``)."""
+"""The input checks every lesson module shares (``vit_tutorial.checks``)."""
 
 import numpy as np
 import pytest
 import torch
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_bool,
     check_choice,
     check_divisible,
@@ -41,6 +41,8 @@ def test_numpy_numbers_are_welcome_everywhere_python_numbers_are():
     (lambda: check_heads(30, 4), ValueError, "pick num_heads from \\[1, 2, 3, 5, 6, 10, 15, 30\\]"),
     (lambda: check_choice("cubic", "mode", ("bicubic", "bilinear"), "e.g. 'bicubic'"),
      ValueError, "mode must be one of 'bicubic', 'bilinear', got 'cubic'; e.g. 'bicubic'"),
+    (lambda: check_choice(["cubic"], "mode", ("bicubic", "bilinear")), TypeError,
+     r"one of 'bicubic', 'bilinear' \(a string\)"),
     (lambda: check_bool(1, "flag"), TypeError, "flag must be True or False, got 1"),
     (lambda: check_positive_number(float("inf"), "lr"), ValueError, "lr must be a positive"),
     (lambda: check_positive_number(0, "lr", "e.g. 1e-3"), ValueError, "got 0; e.g. 1e-3"),
@@ -60,21 +62,19 @@ def test_results_pass_through():
 
 
 def test_size_limit_is_stated_and_checked():
-    from vit_tutorial._checks import MAX_VALUES, check_size
+    from vit_tutorial.checks import MAX_VALUES, check_size
 
     assert check_size(MAX_VALUES, "x", "fix") == MAX_VALUES
-    with pytest.raises(ValueError, match=r"a table would hold 268,435,457 values, more than the "
-                                         r"course's limit of 268,435,456 .*; make it smaller"):
+    with pytest.raises(ValueError, match="more than the course's limit of 268,435,456"):
         check_size(MAX_VALUES + 1, "a table", "make it smaller")
 
 
 def test_device_and_dtype_checks_say_which_is_which():
-    from vit_tutorial._checks import check_like_weights, check_same_device
+    from vit_tutorial.checks import check_like_weights, check_same_device
 
     weight = torch.zeros(3)
     check_same_device(torch.zeros(2), "x", weight, "w")
-    with pytest.raises(ValueError, match=r"device mismatch: x on meta, w on cpu; move x with "
-                                         r"\.to\('cpu'\), or w with \.to\('meta'\)"):
+    with pytest.raises(ValueError, match="device mismatch: x on meta, w on cpu"):
         check_same_device(torch.zeros(2, device="meta"), "x", weight, "w")
     with pytest.raises(TypeError, match=r"Block's weights are torch.float32 but the tokens are "
                                         r"torch.float64"):

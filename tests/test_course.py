@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vit_tutorial import course
+from vit_tutorial import course, lesson_time, lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,21 +18,8 @@ def test_generated_parts_agree_with_repository():
     assert course.out_of_date(ROOT) == []
 
 
-def test_every_lesson_has_its_notebooks_modules_and_test_files():
-    for edition in course.EDITIONS:
-        names = sorted(p.stem for p in (ROOT / edition).glob("*.ipynb"))
-        assert names == [lesson.name for lesson in course.LESSONS], edition
-    for lesson in course.LESSONS:
-        assert lesson.name.endswith(lesson.modules[0]) or lesson.modules[0] in lesson.name, (
-            f"{lesson.name}: its module {lesson.modules[0]!r} is not found by its name")
-        for module in lesson.modules:
-            assert (ROOT / "vit_tutorial" / f"{module}.py").exists() or (
-                ROOT / "vit_tutorial" / module / "__init__.py").exists(), module
-            assert (ROOT / "tests" / f"test_{module}.py").exists(), f"tests for {module}"
-
-
-@pytest.mark.parametrize("edition", list(course.EDITIONS))
-@pytest.mark.parametrize("lesson", course.LESSONS, ids=lambda lesson: lesson.name)
+@pytest.mark.parametrize("edition", list(lessons.EDITIONS))
+@pytest.mark.parametrize("lesson", lessons.LESSONS, ids=lambda lesson: lesson.name)
 def test_notebook_layout(lesson, edition):
     nb = json.loads((ROOT / edition / f"{lesson.name}.ipynb").read_text(encoding="utf-8"))
     cells = nb["cells"]
@@ -58,7 +45,7 @@ def test_every_main_line_fits_45_minutes_and_the_cards_and_readme_say_so():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name, minutes in course.lesson_minutes(ROOT).items():
         assert minutes.main <= 45, f"{name}: {minutes}"  # Going deeper takes the rest
-        card = "".join(json.loads((ROOT / course.SOURCE / f"{name}.ipynb").read_text())
+        card = "".join(json.loads((ROOT / lessons.SOURCE / f"{name}.ipynb").read_text())
                        ["cells"][2]["source"])
         assert f"**About {minutes.total} minutes**" in card
         assert (f"({minutes.main} reading and running, {minutes.exercises} exercises"
@@ -79,7 +66,7 @@ def test_minutes_are_measured_from_the_notebook():
          "word " * 136},  # 140 words: 1 minute
         {"cell_type": "markdown", "metadata": {"vit_tutorial": "card"}, "source": "x " * 900},
     ]}
-    minutes = course.measure(nb)
+    minutes = lesson_time.measure(nb)
     # main: 180 + 111 s = 4.85 min; exercises: 1/70 + 0.75 + 21 = 21.8 min
     assert (minutes.main, minutes.exercises, minutes.optional) == (5, 22, 1)
     assert minutes.total == 30  # (5 + 22) rounded up to 5; the generated card doesn't count
@@ -168,12 +155,12 @@ def test_the_learner_install_has_no_teacher_or_developer_tools():
     assert extra == dev, "pyproject.toml's extras and requirements-dev.txt differ"
 
 
-@pytest.mark.parametrize("lesson", course.LESSONS, ids=lambda lesson: lesson.name)
+@pytest.mark.parametrize("lesson", lessons.LESSONS, ids=lambda lesson: lesson.name)
 def test_the_card_says_what_the_exercises_are_worth(lesson):
     from vit_tutorial.exercises import CHECKERS
 
     points = CHECKERS[lesson.name][1]
-    for edition in course.EDITIONS:
+    for edition in lessons.EDITIONS:
         nb = json.loads((ROOT / edition / f"{lesson.name}.ipynb").read_text(encoding="utf-8"))
         card = "".join(nb["cells"][2]["source"])
         assert card.endswith(f"**Exercises:** {len(points)}, worth {sum(points.values())} "
@@ -199,8 +186,9 @@ def test_colab_versions_meet_the_lower_bounds():
 def test_course_command_reports_stale_files(tmp_path, capsys):
     (tmp_path / "solutions").mkdir()
     (tmp_path / "notebooks").mkdir()
-    (tmp_path / "README.md").write_text("# x\n<!-- lessons:start -->\nold\n<!-- lessons:end -->\n"
-                                       "<!-- goals:start -->\n<!-- goals:end -->\n")
+    parts = "".join(f"<!-- {name}:start -->\nold\n<!-- {name}:end -->\n"
+                    for name in ("lessons", "goals", "points", "api"))
+    (tmp_path / "README.md").write_text(f"# x\n{parts}")
     assert course.main(["--root", str(tmp_path)]) == 1
     assert "out of date: README.md" in capsys.readouterr().err
 

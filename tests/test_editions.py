@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vit_tutorial import course, editions
+from vit_tutorial import course, editions, lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,8 +15,8 @@ def test_the_exercises_edition_is_up_to_date_with_the_solutions():
     assert editions.problems(ROOT) == []
 
 
-def _lesson(name: str) -> tuple[course.Lesson, dict, dict]:
-    lesson = next(x for x in course.LESSONS if x.name == name)
+def _lesson(name: str) -> tuple[lessons.Lesson, dict, dict]:
+    lesson = next(x for x in lessons.LESSONS if x.name == name)
     read = lambda folder: json.loads((ROOT / folder / f"{name}.ipynb").read_text())  # noqa: E731
     return lesson, read("solutions"), read("notebooks")
 

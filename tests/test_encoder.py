@@ -61,7 +61,7 @@ def test_block_errors(kwargs, error, message):
 
 
 def test_encoder_errors():
-    with pytest.raises(ValueError, match=r"expects tokens \(B, T, 16\), got \(1, 5, 8\)"):
+    with pytest.raises(ValueError, match=r"tokens must have shape \(B, T, 16\)"):
         Encoder(1, 16, 2, 32)(torch.randn(1, 5, 8))
     with pytest.raises(ValueError, match="depth must be a positive int, got 0"):
         Encoder(0, 16, 2, 32)
@@ -69,8 +69,7 @@ def test_encoder_errors():
 
 
 def test_one_sequence_without_a_batch_axis_gets_a_hint():
-    with pytest.raises(ValueError, match=r"expects tokens \(B, T, 8\), got \(5, 8\); for one "
-                                         r"sequence \(T, D\) use tokens.unsqueeze\(0\)"):
+    with pytest.raises(ValueError, match=r"use tokens.unsqueeze\(0\)"):
         EncoderBlock(8, 2, 16)(torch.rand(5, 8))
     with pytest.raises(TypeError, match="tokens must be floating point"):
         EncoderBlock(8, 2, 16)(torch.ones(1, 5, 8, dtype=torch.long))

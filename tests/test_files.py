@@ -17,9 +17,9 @@ from vit_tutorial.files import (
     check_output_path,
     check_outputs,
     interruptible,
-    lesson_edition,
     output_file,
 )
+from vit_tutorial.ipynb import lesson_edition
 
 
 def test_writes_bytes_and_text_and_makes_the_folder(tmp_path):
@@ -88,13 +88,18 @@ def test_sigterm_while_writing_removes_the_temp_file(tmp_path):
 
 
 def _lesson(folder, source="### BEGIN SOLUTION\nx = 1\n### END SOLUTION", tags=()):
-    """A folder holding one lesson notebook (a solutions-edition one by default)."""
+    """A folder holding one lesson notebook, its badge line first (a solutions-edition one by
+    default)."""
     import json
 
+    from vit_tutorial.course import badge_markdown
+
     folder.mkdir(parents=True, exist_ok=True)
+    badge = {"cell_type": "markdown", "metadata": {"vit_tutorial": "badge"},
+             "source": badge_markdown("01_patches")}
     cell = {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": source,
             "outputs": [], "execution_count": None}
-    (folder / "01_patches.ipynb").write_text(json.dumps({"cells": [cell], "metadata": {},
+    (folder / "01_patches.ipynb").write_text(json.dumps({"cells": [badge, cell], "metadata": {},
                                                          "nbformat": 4, "nbformat_minor": 5}))
     return folder
 
@@ -129,7 +134,8 @@ def test_two_outputs_that_are_one_file_are_refused(tmp_path):
 ])
 def test_a_folder_holding_a_lesson_edition_is_refused(tmp_path, edition, source, tags):
     lessons = _lesson(tmp_path / "copy_of_lessons", source, tags)
-    assert lesson_edition(lessons) == edition and lesson_edition(tmp_path) is None
+    assert lesson_edition(lessons) == (edition, lessons / "01_patches.ipynb")
+    assert lesson_edition(tmp_path) is None
     for target in (lessons / "x.pt", lessons / "deeper" / "x.pt"):
         with pytest.raises(OutputPathError, match=f"holds the lessons' {edition} edition"):
             check_outputs({"--output": target})
@@ -139,7 +145,7 @@ def test_a_folder_holding_a_lesson_edition_is_refused(tmp_path, edition, source,
 
 
 def test_an_output_inside_a_source_is_refused(tmp_path):
-    with pytest.raises(OutputPathError, match="is inside .*source, which this command reads"):
+    with pytest.raises(OutputPathError, match="source, which this command reads"):
         check_outputs({"--output": tmp_path / "source" / "x.pt"}, sources=[tmp_path / "source"])
     with pytest.raises(OutputPathError, match="which this command reads"):
         check_output_folder(tmp_path / "source", sources=[tmp_path / "source"])
@@ -154,8 +160,7 @@ def test_writability_is_tried_with_a_real_file(tmp_path, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
-    with pytest.raises(OutputPathError, match=r"cannot write .*x.pt: making a test file in .* "
-                                              r"failed \(Read-only file system\)"):
+    with pytest.raises(OutputPathError, match=r"making a test file in .* failed \(Read-only"):
         check_outputs({"--output": tmp_path / "x.pt"})
     with pytest.raises(OutputPathError, match="Read-only file system"):
         check_output_folder(tmp_path / "site")

@@ -1,11 +1,8 @@
 """Lesson 08's exercise checkers (``vit_tutorial.exercises.model``): right answers pass,
 the student stub is "not implemented yet", and each known mistake gets its own hint."""
 
-import pytest
-from checker_cases import assert_hint, assert_not_implemented, assert_passes, with_answers
+from checker_cases import with_answers
 
-from vit_tutorial.exercises import CHECKERS
-from vit_tutorial.exercises import model as ex
 from vit_tutorial.model import VisionTransformer
 
 
@@ -68,23 +65,3 @@ WRONG = [  # (checker, wrong answer, text the feedback must contain)
     ("check_vit_answers", with_answers(ANSWERS, "check_vit_answers", tokens_B32_384=577),
      "that is for 16×16 patches"),
 ]
-
-
-def test_the_lesson_has_these_checkers_and_each_gets_wrong_answers():
-    assert set(CHECKERS["08_model"][1]) == set(SOLUTIONS) == {name for name, _, _ in WRONG}
-
-
-@pytest.mark.parametrize("name", sorted(SOLUTIONS))
-def test_a_right_answer_gets_a_short_confirmation(name, capsys):
-    assert_passes(getattr(ex, name), SOLUTIONS[name], capsys)
-
-
-@pytest.mark.parametrize("name", sorted(SOLUTIONS))
-def test_the_student_stub_is_not_implemented_yet(name):
-    assert_not_implemented(getattr(ex, name), ANSWERS.get(name))
-
-
-@pytest.mark.parametrize("name, answer, hint", WRONG,
-                         ids=[f"{name[6:]}-{i}" for i, (name, _, _) in enumerate(WRONG)])
-def test_a_wrong_answer_gets_its_specific_hint(name, answer, hint):
-    assert_hint(getattr(ex, name), answer, hint)

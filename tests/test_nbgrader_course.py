@@ -20,12 +20,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from vit_tutorial import classroom, course
+from vit_tutorial import classroom, course, lessons
 from vit_tutorial.classroom import nbgrader_course
 from vit_tutorial.exercises import CHECKERS
 
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / course.SOURCE
+SOLUTIONS = ROOT / lessons.SOURCE
 
 
 def _nbgrader(cell) -> dict:
@@ -36,17 +36,17 @@ def _nbgrader(cell) -> dict:
 def sources():
     """Each lesson of the solutions edition and its nbgrader source."""
     made = {}
-    for lesson in course.LESSONS:
+    for lesson in lessons.LESSONS:
         teacher = nbformat.read(SOLUTIONS / f"{lesson.name}.ipynb", as_version=4)
         made[lesson.name] = (teacher, classroom.nbgrader_source(teacher, lesson.name))
     return made
 
 
-@pytest.mark.parametrize("lesson", [x.name for x in course.LESSONS])
+@pytest.mark.parametrize("lesson", [x.name for x in lessons.LESSONS])
 def test_every_exercise_is_an_answer_cell_then_a_locked_test_cell_with_its_points(
         sources, lesson):
     teacher, nb = sources[lesson]
-    points = course.exercise_points(lesson)
+    points = lessons.lesson_named(lesson).points
     graded = [c for c in nb.cells if _nbgrader(c)]
     assert len(graded) == 2 * len(points)
     assert len(nb.cells) == len(teacher.cells) + len(points)  # one test cell per exercise
@@ -66,7 +66,7 @@ def test_every_exercise_is_an_answer_cell_then_a_locked_test_cell_with_its_point
         assert f"graded, {value} point" in test.source
 
 
-@pytest.mark.parametrize("lesson", [x.name for x in course.LESSONS])
+@pytest.mark.parametrize("lesson", [x.name for x in lessons.LESSONS])
 def test_the_rest_of_the_lesson_is_kept_and_the_banner_links_nowhere(sources, lesson):
     teacher, nb = sources[lesson]
     assert nb.cells[0].source == course.classroom_banner(lesson)
@@ -89,32 +89,14 @@ def test_nbgrader_accepts_the_sources_with_its_metadata_enforced(sources):
         assert "BEGIN SOLUTION" not in nbformat.writes(released), lesson
 
 
-def test_points_one_per_question_set_two_to_four_per_implementation():
-    assert set(CHECKERS) == {lesson.name for lesson in course.LESSONS}
-    for lesson in course.LESSONS:
-        for checker, value in course.exercise_points(lesson.name).items():
-            expected = {1} if checker.endswith("_answers") else {2, 3, 4}
-            assert value in expected, f"{checker}: {value} point(s)"
-
-
 def test_the_readme_states_the_points_as_declared():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("<!-- points:start -->\n")[1].split("\n<!-- points:end -->")[0]
-    assert table == classroom.points_table(), (
-        "the README's table of points is out of date: paste the output of `python -m "
-        "vit_tutorial.classroom points` between its points markers")
-    total = sum(sum(course.exercise_points(x.name).values()) for x in course.LESSONS)
+    assert table == course.points_table(), (
+        "the README's table of points is out of date: run `python -m vit_tutorial.course "
+        "--write`")
+    total = sum(sum(x.points.values()) for x in lessons.LESSONS)
     assert table.endswith(f"| all | | {total} |")
-
-
-def test_points_must_be_declared(monkeypatch):
-    monkeypatch.setitem(CHECKERS, "03_class_token", ("class_token", (
-        "check_class_token_answers", "check_prepend_class_token")))  # names without points
-    with pytest.raises(ValueError, match=r"\['03_class_token'\] must map each checker of the "
-                                         r"lesson to its points"):
-        course.exercise_points("03_class_token")
-    with pytest.raises(ValueError, match=r"\['99_new'\] must map .* got None"):
-        course.exercise_points("99_new")
 
 
 def _tiny(*cells) -> nbformat.NotebookNode:
@@ -141,7 +123,7 @@ def test_a_solution_and_its_checker_in_separate_cells():
      "cell 1: a solution in a Markdown cell"),
     ([new_code_cell("def f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n"
                     "check_mine(f)")],
-     "check_mine is not a checker of vit_tutorial.exercises.CHECKERS"),
+     "check_mine is not a checker of the lesson registry"),
     ([new_code_cell("check_image_to_patches(f)"), new_code_cell("check_image_to_patches(g)")],
      "two exercises share the grade id '99_tiny-image_to_patches-test'"),
     ([new_code_cell("def f():\n    ### BEGIN SOLUTION\n    pass")],
@@ -153,7 +135,7 @@ def test_what_cannot_become_an_assignment_is_said(cells, message):
 
 
 @pytest.mark.parametrize("wanted, chosen", [
-    ([], [x.name for x in course.LESSONS]),
+    ([], [x.name for x in lessons.LESSONS]),
     (["3", "01"], ["01_patches", "03_class_token"]),
     (["03_class_token.ipynb", "3"], ["03_class_token"]),
 ])
@@ -284,7 +266,7 @@ def test_nbgrader_releases_autogrades_and_exports_the_scores(tmp_path):
         scores = {(row["student_id"], row["assignment"]): (float(row["score"]),
                                                            float(row["max_score"]))
                   for row in csv.DictReader(file)}
-    full = {lesson: float(sum(course.exercise_points(lesson).values())) for lesson in LESSONS}
+    full = {lesson: float(sum(lessons.lesson_named(lesson).points.values())) for lesson in LESSONS}
     other = LESSONS[0]  # released, not submitted: 0 for everyone
     assert scores == {("ada", GRADED): (full[GRADED], full[GRADED]),
                       ("ben", GRADED): (0.0, full[GRADED]),

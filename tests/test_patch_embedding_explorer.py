@@ -86,6 +86,5 @@ def test_patch_embedding_explorer_class_rejects_an_index_off_the_grid():
 
 @pytest.mark.parametrize("index", [78.0, True])
 def test_patch_embedding_explorer_rejects_a_non_int_index(index):
-    with pytest.raises(TypeError, match=rf"index must be an int from 0 to 195 .*, got {index!r} "
-                                        rf"of type {type(index).__name__}"):
+    with pytest.raises(TypeError, match="index must be an int from 0 to 195"):
         patch_embedding_explorer(index)

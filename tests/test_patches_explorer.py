@@ -133,8 +133,7 @@ def test_patch_picture_refuses_a_size_off_the_sliders_before_drawing(kwargs, mes
 
 @pytest.mark.parametrize("bad, kind", [((224,), "tuple"), ([], "list")])
 def test_patch_picture_refuses_a_sequence_for_a_size(bad, kind):
-    with pytest.raises(TypeError, match=rf"image_size must be an int from 32 to 448, got .* of "
-                                        rf"type {kind}; pass one int, not a {kind}"):
+    with pytest.raises(TypeError, match=f"must be an int from 32 to 448, .* of type {kind}"):
         draw_patch_explorer(bad)
 
 

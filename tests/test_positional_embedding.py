@@ -185,39 +185,14 @@ def test_sincos_errors(args, kwargs, error, message):
         sincos_2d_pos_embed(*args, **kwargs)
 
 
-def test_plot_shuffled_patches_and_channels():
-    import matplotlib.pyplot as plt
-
-    from vit_tutorial.positional_embedding import plot_pos_embed_channels, plot_shuffled_patches
-
-    image = torch.rand(1, 28, 28)
-    permutation = torch.randperm(49, generator=torch.Generator().manual_seed(0))
-    fig, axes = plot_shuffled_patches(image, 4, permutation)
-    assert len(axes) == 2
-    with pytest.raises(ValueError, match=r"image must have shape \(C, H, W\)"):
-        plot_shuffled_patches(image[None], 4, torch.arange(49))
-    table = PositionalEmbedding(49, 16).pos_embed.detach()
-    fig, axes = plot_pos_embed_channels(table, 7, [0, 3], num_prefix_tokens=1)
-    assert len(axes) >= 2
-    with pytest.raises(ValueError, match=r"a 6x6 grid with 1 prefix token\(s\) needs 37"):
-        plot_pos_embed_channels(table, 6, [0], num_prefix_tokens=1)
-    with pytest.raises(ValueError, match=r"channels \[16\] are out of range for D = 16"):
-        plot_pos_embed_channels(table, 7, [16], num_prefix_tokens=1)
-    with pytest.raises(ValueError, match=r"got 1 titles for 2 channels"):
-        plot_pos_embed_channels(table, 7, [0, 1], num_prefix_tokens=1, titles=["a"])
-    plt.close("all")
-
-
 def test_a_class_token_the_table_has_no_row_for_is_named():
     table = PositionalEmbedding(4, 8, num_prefix_tokens=0)
-    with pytest.raises(ValueError, match="a class token was prepended, but this table has no "
-                                         r"row for it \(num_prefix_tokens=0\)"):
+    with pytest.raises(ValueError, match="this table has no row for it"):
         table(torch.rand(1, 5, 8))
 
 
 def test_huge_tables_are_refused_before_allocating():
-    with pytest.raises(ValueError, match=r"E_pos \(10000000001 positions × D = 768\) would "
-                                         r"hold .* more than the course's limit"):
+    with pytest.raises(ValueError, match="more than the course's limit"):
         PositionalEmbedding(10 ** 10, 768)
     with pytest.raises(ValueError, match=r"a 100000x100000 sine-cosine table .* grid_size "
                                          r"counts patches"):

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from vit_tutorial import course, diagram, site
+from vit_tutorial import course, diagram, lesson_time, site
+from vit_tutorial import lessons as registry
 from vit_tutorial.site import extension, notation, pages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,9 +117,9 @@ def test_sources_list_every_lesson_in_course_order_with_its_minutes(tmp_path):
     site.write_sources(ROOT, tmp_path / "src")
     index = (tmp_path / "src" / "index.md").read_text(encoding="utf-8")
     entries = re.findall(r"^(\d\d) · (.+) · (\d+) min <notebooks/(\S+)>$", index, re.M)
-    assert [name for *_, name in entries] == [lesson.name for lesson in course.LESSONS]
+    assert [name for *_, name in entries] == [lesson.name for lesson in registry.LESSONS]
     minutes = course.lesson_minutes(ROOT)
-    for (number, title, total, name), lesson in zip(entries, course.LESSONS):
+    for (number, title, total, name), lesson in zip(entries, registry.LESSONS):
         assert (number, title, int(total)) == (f"{lesson.number:02d}", lesson.title,
                                                minutes[name].total)
     conf = (tmp_path / "src" / "conf.py").read_text(encoding="utf-8")
@@ -132,19 +133,20 @@ def test_sources_list_every_lesson_in_course_order_with_its_minutes(tmp_path):
         assert (tmp_path / "src" / "_static" / "pipeline" / name).is_file()
 
 
-def _fake_lesson() -> course.Lesson:
-    return course.Lesson("11_new_lesson", "A new lesson", ("new",), "learn what E_pos is for",
-                         "lesson 10", "say what x_class does")
+def _fake_lesson() -> registry.Lesson:
+    return registry.Lesson("12_new_lesson", "A new lesson", "learn what E_pos is for",
+                           "lesson 10", "say what x_class does", module="new",
+                           step=registry.LESSONS[0].step, exercises=(("check_new", 2),), api=())
 
 
 def test_landing_page_is_made_from_the_lesson_registry(monkeypatch):
     """A card per lesson of LESSONS (a new one too) with its title, one line, measured
     minutes, what it needs and its three links; the notation as math; a start and a word
     for teachers."""
-    lessons = (*course.LESSONS, _fake_lesson())
+    lessons = (*registry.LESSONS, _fake_lesson())
     monkeypatch.setattr(pages, "LESSONS", lessons)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    minutes = {**course.lesson_minutes(ROOT), "11_new_lesson": course.Minutes(20, 9, 4)}
+    minutes = {**course.lesson_minutes(ROOT), "12_new_lesson": lesson_time.Minutes(20, 9, 4)}
     page = pages.landing_page("ViT, step by step", readme, minutes, "<picture/>", "")
     cards = re.findall(r"^::::\{grid-item-card\} \[(\d\d) · ([^]]+)\]\(notebooks/(\S+)\.ipynb\)$"
                        r"(.*?)^::::$", page, re.M | re.S)
@@ -204,13 +206,13 @@ def _pictures_and_alt(notebook: dict) -> list[tuple[str, int, str]]:
     return found
 
 
-@pytest.mark.parametrize("lesson", course.LESSONS, ids=lambda lesson: lesson.name)
+@pytest.mark.parametrize("lesson", registry.LESSONS, ids=lambda lesson: lesson.name)
 def test_every_figure_in_every_lesson_has_alt_text(lesson):
     """Each cell that stores a picture (a figure, an explorer's still, the pipeline) says
     what it shows in ``metadata.mystnb.image.alt`` — MyST-NB's own key, which the site
     makes the <img> alt — in a sentence or two, the same in both editions."""
     editions = {edition: json.loads((ROOT / edition / f"{lesson.name}.ipynb").read_text(
-        encoding="utf-8")) for edition in course.EDITIONS}
+        encoding="utf-8")) for edition in registry.EDITIONS}
     found = {edition: _pictures_and_alt(nb) for edition, nb in editions.items()}
     assert found["notebooks"] == found["solutions"], "the two editions describe alike"
     for cell_id, pictures, alt in found["solutions"]:
@@ -453,7 +455,7 @@ def _ids(file: Path) -> set[str]:
 
 
 def _lesson_pages() -> list[str]:
-    return [f"notebooks/{lesson.name}.html" for lesson in course.LESSONS]
+    return [f"notebooks/{lesson.name}.html" for lesson in registry.LESSONS]
 
 
 @pytest.mark.slow
@@ -477,7 +479,7 @@ def test_the_readme_command_builds_every_page(built):
 @pytest.mark.slow
 def test_the_download_is_the_exercises_edition(built):
     """The page shows the answers folded; the notebook it offers for download has none."""
-    for lesson in course.LESSONS:
+    for lesson in registry.LESSONS:
         offered = (built / "_sources" / "notebooks" / f"{lesson.name}.ipynb").read_text(
             encoding="utf-8")
         assert "BEGIN SOLUTION" not in offered and "NotImplementedError" in offered
@@ -580,8 +582,8 @@ def test_the_landing_page_has_a_card_per_lesson(server, browser):
     try:
         reader.open("index.html")
         cards = reader.page.locator(".vit-lesson-card")
-        assert cards.count() == len(course.LESSONS)
-        for i, lesson in enumerate(course.LESSONS):
+        assert cards.count() == len(registry.LESSONS)
+        for i, lesson in enumerate(registry.LESSONS):
             card = cards.nth(i)
             title = card.locator(".sd-card-title a")
             assert title.inner_text().strip() == f"{lesson.number:02d} · {lesson.title}"
@@ -651,7 +653,7 @@ def test_search_finds_a_term_from_lesson_05(server, browser):
 def test_search_puts_each_lesson_first_for_its_own_title(server, browser):
     reader = _Offline(browser, server)
     try:
-        for lesson in course.LESSONS:
+        for lesson in registry.LESSONS:
             hrefs = _results(reader, lesson.title)
             assert hrefs[0].startswith(f"notebooks/{lesson.name}.html"), (lesson.title, hrefs)
         assert not reader.problems()
@@ -675,7 +677,7 @@ def test_search_excerpts_come_from_the_page_text(server, browser):
     try:
         _results(reader, "class token")
         excerpts = reader.page.evaluate(_EXCERPTS)
-        assert len(excerpts) >= len(course.LESSONS) // 2
+        assert len(excerpts) >= len(registry.LESSONS) // 2
         for excerpt in excerpts:
             text = excerpt["text"]
             assert not re.search(r"Light\s*Dark|Contents|Settings|Ctrl", text), text
@@ -699,7 +701,7 @@ def test_table_of_contents_lists_the_lessons_in_course_order(server, browser):
         hrefs = reader.page.eval_on_selector_all("nav.bd-docs-nav a[href]",
                                                  "as => as.map(a => a.getAttribute('href'))")
         lessons = [Path(h).stem for h in hrefs if h.startswith("notebooks/")]
-        assert lessons == [lesson.name for lesson in course.LESSONS]
+        assert lessons == [lesson.name for lesson in registry.LESSONS]
         assert "teachers.html" in hrefs and "notation.html" in hrefs
         search_boxes = reader.page.locator(".search-button-field").all()
         assert sum(box.is_visible() for box in search_boxes) == 1, "one search box"
@@ -725,7 +727,7 @@ def test_a_lesson_reads_straight_from_disk(built, browser):
     """Opened as a file (no server at all), a lesson still shows its math and figures."""
     context, page, blocked, errors = _from_disk(browser)
     try:
-        lesson = course.LESSONS[0].name
+        lesson = registry.LESSONS[0].name
         page.goto((built / "notebooks" / f"{lesson}.html").as_uri(), wait_until="load")
         page.evaluate("() => MathJax.startup.promise.then(() => true)")
         assert page.locator("mjx-container").count() > 10

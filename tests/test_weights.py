@@ -159,14 +159,11 @@ def test_unsupported_torchvision_variants():
 
 
 def test_wrong_library_and_wrong_keys():
-    with pytest.raises(TypeError, match="expects a torchvision VisionTransformer, "
-                                        "got VisionTransformer; use from_timm"):
+    with pytest.raises(TypeError, match="expects a torchvision VisionTransformer"):
         from_torchvision(_small_timm())
-    with pytest.raises(TypeError, match="expects a timm VisionTransformer, "
-                                        "got VisionTransformer; use from_torchvision"):
+    with pytest.raises(TypeError, match="expects a timm VisionTransformer"):
         from_timm(_small_torchvision())
-    with pytest.raises(ValueError, match=r"doesn't match the timm ViT layout: "
-                                         r".*likely cause: these look like torchvision keys"):
+    with pytest.raises(ValueError, match="doesn't match the timm ViT layout"):
         convert_state_dict(_small_torchvision().state_dict(), "timm")
     with pytest.raises(ValueError, match=r"likely cause: these look like timm keys"):
         convert_state_dict(_small_timm().state_dict(), "torchvision")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from vit_tutorial._checks import to_pair
+from vit_tutorial.checks import to_pair
 
 __all__ = ["grace_hopper", "sample_image", "digits", "place_digits"]
 
@@ -122,7 +122,7 @@ def place_digits(digits: torch.Tensor, canvas: int, overhang: int = 0,
     Returns:
         ``(B, C, canvas, canvas)``, on the digits' device and in their dtype.
     """
-    from vit_tutorial._checks import check_positive_int, check_tensor
+    from vit_tutorial.checks import check_positive_int, check_tensor
 
     check_tensor(digits, "digits")
     if digits.ndim != 4 or digits.shape[-1] != digits.shape[-2]:

@@ -38,7 +38,6 @@ import os
 import re
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,69 +45,17 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from vit_tutorial.files import OutputPathError, atomic_write, check_writable, interruptible
+from vit_tutorial.lessons import LESSONS, STAGES, Highlight
 
 __all__ = ["STEPS", "HIGHLIGHTS", "SEGMENTS", "LAYOUTS", "draw_pipeline", "pipeline_png",
-           "show_pipeline", "picture_name", "contrast", "fingerprint", "read_fingerprint",
-           "out_of_date", "write"]
+           "show_pipeline", "pipeline_alt", "picture_name", "contrast", "fingerprint",
+           "read_fingerprint", "out_of_date", "write"]
 
-# Lesson number -> the step its picture highlights (the lead adjusts this table).
-STEPS: dict[int, str] = {
-    1: "patches",
-    2: "embedding",
-    3: "class_token",
-    4: "position",
-    5: "similarity",
-    6: "interpolation",
-    7: "encoder",
-    8: "model",
-    9: "attention",
-    10: "after_the_paper",
-    11: "native_resolution",
-}
-
-# The stages of the drawing, in the order the data flows through them.
-STAGES = ("image", "patches", "flatten", "projection", "embeddings", "class_token",
-          "position", "encoder", "output", "head")
-
-
-@dataclass(frozen=True)
-class Highlight:
-    """What one step lights up: stages in colour, a caption, and notes pointing at stages."""
-
-    caption: str
-    stages: tuple[str, ...]
-    notes: tuple[tuple[str, str], ...] = ()  # (stage, text) callouts
-    part: str | None = None  # "E_pos" or "MSA": only that part of its stage in colour
-
-
-HIGHLIGHTS: dict[str, Highlight] = {
-    "patches": Highlight("cut the image into patches", ("image", "patches", "flatten")),
-    "embedding": Highlight("patch embeddings: the linear projection E",
-                           ("flatten", "projection", "embeddings")),
-    "class_token": Highlight("prepend the class token", ("class_token",)),
-    "position": Highlight("add the position embeddings", ("position",)),
-    "similarity": Highlight("what the position embeddings learn", ("position",), (
-        ("position", "what it learns: near patches,\nsimilar E$_{pos}$ (Fig. 7)"),), "E_pos"),
-    "interpolation": Highlight("position embeddings at a new resolution", ("position",), (
-        ("position", "at 384 × 384: 577 tokens,\nE$_{pos}$ resized 14×14 → 24×24"),), "E_pos"),
-    "encoder": Highlight("the pre-norm encoder block (Eq. 2–3)", ("encoder",)),
-    "model": Highlight("the whole Vision Transformer", STAGES),
-    "attention": Highlight("what a trained ViT learns",
-                           ("projection", "position", "encoder"), (
-        ("projection", "Fig. 7 left: the filters of E"),
-        ("position", "Fig. 7 centre:\nE$_{pos}$ similarity"),
-        ("encoder", "Fig. 7 right, Fig. 6: where\neach head looks"),), "MSA"),
-    "after_the_paper": Highlight("what changed since the paper",
-                                 ("projection", "class_token", "encoder"), (
-        ("projection", "FlexiViT: E resized for any patch size"),
-        ("class_token", "+ register tokens"),
-        ("encoder", "2-D RoPE: q, k rotated in every\nMSA, instead of adding E$_{pos}$"),),
-                                 "MSA"),
-    "native_resolution": Highlight("any shape, any size",
-                                   ("image", "patches", "flatten", "position"), (
-        ("flatten", "N per image: aspect kept, within a token budget"),
-        ("position", "E$_{pos}$ resized per image;\npadding masked, or images packed"),)),
-}
+#: Lesson number -> the step its picture highlights, and each step's highlight: both read
+#: from the lesson registry (:data:`vit_tutorial.lessons.LESSONS`), where a lesson declares
+#: its step.
+STEPS: dict[int, str] = {lesson.number: lesson.step.name for lesson in LESSONS}
+HIGHLIGHTS: dict[str, Highlight] = {lesson.step.name: lesson.step for lesson in LESSONS}
 
 # Okabe–Ito colours (safe for colour-blind readers); greys for the stages not highlighted.
 PATCH = "#56B4E9"  # sky blue: patch embeddings x_p E
@@ -603,7 +550,7 @@ def draw_pipeline(highlight: str | None = None, fig: Figure | None = None,
     if fig is not None and not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib.figure.Figure or None, got "
                         f"{type(fig).__name__}; pass Figure() or leave it out")
-    step = HIGHLIGHTS[highlight] if highlight else Highlight("", STAGES)
+    step = HIGHLIGHTS[highlight] if highlight else Highlight("", "", STAGES)
     lit = set(step.stages)
     if layout == "narrow":
         return _draw_narrow(fig, highlight, step, lit)
@@ -631,7 +578,7 @@ def _photo_source() -> str:
 
 def fingerprint(highlight: str | None = None, layout: str = "wide") -> str:
     """SHA-256 of the code that draws a picture: this module, the photo loader, ``STEPS``,
-    the highlight and the layout.
+    the highlight (its registry entry too) and the layout.
 
     A committed PNG stores it in a text chunk; when the code changes, the two disagree.
     Line endings are normalised, so a Windows checkout gives the same fingerprint.
@@ -639,7 +586,8 @@ def fingerprint(highlight: str | None = None, layout: str = "wide") -> str:
     _check_highlight(highlight)
     _check_layout(layout)
     parts = (Path(__file__).read_text(encoding="utf-8"), _photo_source(),
-             repr(sorted(STEPS.items())), repr(highlight), layout)
+             repr(sorted(STEPS.items())), repr(highlight), repr(HIGHLIGHTS.get(highlight)),
+             layout)
     text = "\n\x00".join(parts).replace("\r\n", "\n")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -721,6 +669,55 @@ def show_pipeline(lesson: int):
         raise ValueError(f"lesson must be one of the lesson numbers {sorted(STEPS)}, got "
                          f"{lesson}; pass e.g. show_pipeline(3)")
     return Image(data=pipeline_png(STEPS[int(lesson)]), format="png", retina=True)
+
+
+# How an alt text names the stages: the whole pipeline in a sentence, and each stage (or the
+# part of one) that a step draws in colour.
+_PIPELINE_WORDS = (
+    "a 224 × 224 × 3 image, cut into 196 patches of 16 × 16 × 3, flattened to x_p (196 × 768), "
+    "the linear map E giving the patch embeddings x_p E, the class token prepended "
+    "(197 × 768), the position embeddings E_pos added, the Transformer encoder of 12 pre-norm "
+    "blocks, y = LN(z_L^0), and the MLP head that gives the class")
+_LIT_WORDS = {"image": "the image", "patches": "its patches", "flatten": "the flattened patches "
+              "x_p", "projection": "the linear map E", "embeddings": "the patch embeddings x_p E",
+              "class_token": "the class token x_class", "position": "the position embeddings "
+              "E_pos", "encoder": "the Transformer encoder", "output": "its output y",
+              "head": "the MLP head", "MSA": "the attention (MSA) inside the encoder"}
+
+
+def _plain(note: str) -> str:
+    """A note as plain words: ``E$_{pos}$`` -> ``E_pos``, line breaks -> spaces."""
+    return re.sub(r"\$(.*?)\$", lambda m: re.sub(r"[{}]", "", m.group(1)), note).replace(
+        "\n", " ")
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def pipeline_alt(lesson: int | None = None) -> str:
+    """The alt text of a lesson's pipeline picture (``None``: the whole pipeline), made from
+    its step in the lesson registry: the stages in colour and the notes, in words.
+
+    Raises:
+        ValueError: ``lesson`` is not in ``STEPS``.
+    """
+    if lesson is None:
+        return f"The pipeline of ViT-B/16, every stage in colour: {_PIPELINE_WORDS}."
+    if lesson not in STEPS:
+        raise ValueError(f"lesson must be one of the lesson numbers {sorted(STEPS)}, got "
+                         f"{lesson!r}")
+    step = HIGHLIGHTS[STEPS[lesson]]
+    where = f"Where lesson {lesson:02d} sits in the pipeline of ViT-B/16"
+    if set(step.stages) == set(STAGES):
+        return f"{where}, {step.caption}: every stage in colour: {_PIPELINE_WORDS}."
+    stages = ["MSA" if stage == "encoder" and step.part == "MSA" else stage
+              for stage in step.stages]  # only the attention of the encoder is lit
+    notes = [_plain(text) for _, text in step.notes]
+    noted = f", with {'a note' if len(notes) == 1 else 'notes'}: {'; '.join(notes)}" \
+        if notes else ""
+    return (f"{where}: {_PIPELINE_WORDS}. In colour and framed ({step.caption}): "
+            f"{_listed([_LIT_WORDS[s] for s in stages])}{noted}; the other stages are grey.")
 
 
 # ----- the committed pictures ---------------------------------------------------------------

@@ -29,20 +29,13 @@ from pathlib import Path
 import nbformat
 
 from vit_tutorial.classroom import is_exercise_cell, student_notebook
-from vit_tutorial.course import (
-    LESSONS,
-    SOURCE,
-    Lesson,
-    find_root,
-    lesson_minutes,
-    notebook_text,
-    sync_notebook,
-)
+from vit_tutorial.course import find_root, lesson_minutes, sync_notebook
 from vit_tutorial.files import OutputPathError, atomic_write, check_writable, interruptible
+from vit_tutorial.ipynb import cell_source, notebook_text
+from vit_tutorial.lessons import EXERCISES, LESSONS, SOURCE, Lesson
 
-__all__ = ["EXERCISES", "exercises_edition", "execute", "problems", "write", "main"]
+__all__ = ["exercises_edition", "execute", "problems", "write", "main"]
 
-EXERCISES = "notebooks"
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"  # a new model id on every run
 _NOT_IMPLEMENTED = "○"  # how a checker marks "not implemented yet"
 
@@ -100,11 +93,6 @@ def _outputs(cell: dict) -> list:
     return kept
 
 
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
 def problems(root: Path, lessons=LESSONS) -> list[str]:
     """What is out of date in ``notebooks/``, lesson by lesson (empty if nothing)."""
     found = []
@@ -122,8 +110,8 @@ def problems(root: Path, lessons=LESSONS) -> list[str]:
 
 
 def _differences(expected: dict, stored: dict) -> list[str]:
-    if [(_source(c), c["cell_type"]) for c in expected["cells"]] != [
-            (_source(c), c["cell_type"]) for c in stored["cells"]]:
+    if [(cell_source(c), c["cell_type"]) for c in expected["cells"]] != [
+            (cell_source(c), c["cell_type"]) for c in stored["cells"]]:
         return ["its cells differ from what the solutions edition gives; run "
                 "`python -m vit_tutorial.editions --write`"]
     found = []
@@ -132,8 +120,9 @@ def _differences(expected: dict, stored: dict) -> list[str]:
             continue
         if is_exercise_cell(want):
             texts = [str(out.get("text", "")) for out in have.get("outputs", [])]
-            if have.get("execution_count") is None or (
-                    "check_" in _source(want) and not any(_NOT_IMPLEMENTED in t for t in texts)):
+            said = any(_NOT_IMPLEMENTED in text for text in texts)
+            if have.get("execution_count") is None or ("check_" in cell_source(want)
+                                                       and not said):
                 found.append(f"cell {index}: the exercise cell was not run, or does not say "
                              f"'not implemented yet'")
         elif _outputs(want) != _outputs(have):

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_dropout,
     check_heads,
     check_like_weights,
@@ -32,17 +32,18 @@ __all__ = ["LAYER_NORM_EPS", "Attention", "MLP", "EncoderBlock", "Encoder", "che
 LAYER_NORM_EPS = 1e-6  # as in the original code, torchvision and timm
 
 
-def check_tokens(z: object, embed_dim: int) -> torch.Tensor:
-    """Return ``z`` if it is a batch of token sequences ``(B, T, D)`` with ``D = embed_dim``;
-    otherwise raise an error that says what came and how to fix it."""
-    check_tensor(z, "tokens")
+def check_tokens(z: object, embed_dim: int, name: str = "tokens") -> torch.Tensor:
+    """Return ``z`` if it is a floating-point batch of token sequences ``(B, T, D)`` with
+    ``D = embed_dim``; otherwise raise an error that says what came and how to fix it.
+    Every block of the course (lesson 07's, lesson 10's RoPE block) checks its input here."""
+    check_tensor(z, name)
     if z.ndim != 3 or z.shape[-1] != embed_dim:
-        hint = ("; for one sequence (T, D) use tokens.unsqueeze(0)"
+        hint = (f"; for one sequence (T, D) use {name}.unsqueeze(0)"
                 if z.ndim == 2 and z.shape[-1] == embed_dim else "")
-        raise ValueError(f"the encoder expects tokens (B, T, {embed_dim}), got "
-                         f"{tuple(z.shape)}{hint}")
+        raise ValueError(f"{name} must have shape (B, T, {embed_dim}): a batch of T tokens of "
+                         f"width D = {embed_dim}, got {tuple(z.shape)}{hint}")
     if not z.is_floating_point():
-        raise TypeError(f"tokens must be floating point, got {z.dtype}; convert with .float()")
+        raise TypeError(f"{name} must be floating point, got {z.dtype}; convert with .float()")
     return z
 
 

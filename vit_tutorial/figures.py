@@ -1,7 +1,8 @@
 """Small drawing helpers shared by the lessons' figures and the explorers.
 
-One way to draw a patch grid, to label a patch so the label reads on any photo, to pick a
-few round ticks, and to render a figure to PNG without ``pyplot``.
+One palette and one set of markers for curves, one way to draw a patch grid, to label a
+patch so the label reads on any photo, to pick a few round ticks, and to render a figure to
+PNG without ``pyplot``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ import io
 import numpy as np
 import torch
 
-from vit_tutorial._checks import check_tensor
+from vit_tutorial.checks import check_tensor
 
-__all__ = ["to_hwc", "draw_patch_grid", "label_patch", "few_ticks", "new_figure",
-           "figure_pixels", "encode_png", "render_png"]
+__all__ = ["OKABE_ITO", "MARKERS", "to_hwc", "draw_patch_grid", "label_patch", "few_ticks",
+           "new_figure", "figure_pixels", "encode_png", "render_png"]
+
+#: Okabe & Ito's colour-blind-safe palette (black left out), one colour per curve.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+#: Marker shapes, one per curve, so that curves differ in shape as well as in colour.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
 def to_hwc(image: torch.Tensor) -> np.ndarray:

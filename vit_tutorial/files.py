@@ -13,7 +13,8 @@ will work, and how it stopped:
   folder, with the command's default file name inside it;
 - :func:`check_outputs` (files) and :func:`check_output_folder` (a folder a command fills)
   refuse two outputs that are one file, a destination inside a source or in a folder that
-  holds a lesson edition (:func:`lesson_edition`), and a folder where no file can be made
+  holds a lesson edition (:func:`vit_tutorial.ipynb.lesson_edition`), and a folder where no
+  file can be made
   — found by making and removing a test file there (:func:`check_writable`), because
   permission bits say nothing to ``root`` (as Colab runs) or on a virtual file system;
 - :func:`interruptible` wraps a command's ``main``: Ctrl-C ends it with one line saying
@@ -23,7 +24,6 @@ will work, and how it stopped:
 from __future__ import annotations
 
 import functools
-import json
 import os
 import signal
 import sys
@@ -33,12 +33,11 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["OutputPathError", "check_output_path", "atomic_write", "output_file",
-           "check_outputs", "check_output_folder", "check_writable", "lesson_edition",
-           "interruptible"]
+from vit_tutorial.ipynb import lesson_edition
 
-EXERCISE_TAG = "exercise"  # the cell tag of a lesson's exercise cells (both editions)
-SOLUTION_MARKER = "BEGIN SOLUTION"  # nbgrader's marker, in the solutions edition only
+__all__ = ["OutputPathError", "check_output_path", "atomic_write", "output_file",
+           "check_outputs", "check_output_folder", "check_writable", "interruptible"]
+
 _WRITTEN: list[Path] = []  # every file atomic_write wrote in this process, in order
 
 
@@ -128,41 +127,23 @@ def check_writable(folder: str | os.PathLike, what: str | os.PathLike | None = N
     return folder
 
 
-def lesson_edition(folder: str | os.PathLike) -> str | None:
-    """``"solutions"`` if ``folder`` holds a lesson notebook with nbgrader's solution markers
-    (the teachers' edition), ``"exercises"`` if one with exercise cells (tagged
-    ``exercise``), else ``None``. Only the notebooks directly in ``folder`` are read."""
-    found = None
-    for path in sorted(Path(folder).glob("*.ipynb")):
-        try:
-            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-        except (OSError, ValueError, AttributeError):
-            continue  # not a readable notebook: not a lesson
-        for cell in cells if isinstance(cells, list) else []:
-            source = cell.get("source", "") if isinstance(cell, dict) else ""
-            source = "".join(source) if isinstance(source, list) else str(source)
-            if SOLUTION_MARKER in source:
-                return "solutions"
-            tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else []
-            if EXERCISE_TAG in tags:
-                found = "exercises"
-    return found
-
-
-def _refuse_lessons_and_sources(label: str, folder: Path, sources: Iterable) -> None:
-    """Refuse a destination in (or inside) a folder holding a lesson edition, or inside a
-    source."""
+def _refuse_lessons_and_sources(label: str, folder: Path, sources: Iterable,
+                                example: str = "build/") -> None:
+    """Refuse a destination that is a source or inside one, or that is (or is inside) a
+    folder holding a lesson edition — even with ``--force``: nothing may replace a lesson."""
     target = folder.resolve()
     for source in sources:
         source = Path(source).resolve()
         if target == source or source in target.parents:
-            raise OutputPathError(f"{label} is inside {source}, which this command reads; "
-                                  f"choose a folder outside it, e.g. build/")
+            raise OutputPathError(f"{label} would go into {source}, which this command reads; "
+                                  f"choose a folder outside it, e.g. {example}")
     for place in (target, *target.parents):
-        edition = lesson_edition(place) if place.is_dir() else None
-        if edition:
+        found = lesson_edition(place)
+        if found:
+            edition, notebook = found
             raise OutputPathError(f"{label} would go into {place}, which holds the lessons' "
-                                  f"{edition} edition; choose a folder outside it, e.g. build/")
+                                  f"{edition} edition ({notebook.name}; --force does not change "
+                                  f"this); choose a folder outside it, e.g. {example}")
 
 
 def check_outputs(outputs: Mapping[str, str | os.PathLike | None], *, force: bool = False,
@@ -204,20 +185,30 @@ def check_outputs(outputs: Mapping[str, str | os.PathLike | None], *, force: boo
 
 
 def check_output_folder(folder: str | os.PathLike, *, label: str = "the output folder",
-                        sources: Iterable[str | os.PathLike] = ()) -> Path:
-    """Check a folder a command will fill (a website, a set of notebooks), before it starts.
+                        sources: Iterable[str | os.PathLike] = (),
+                        example: str = "build/") -> Path:
+    """Check a folder a command will fill (a website, a set of notebooks, a class), before it
+    starts.
+
+    Args:
+        folder: the folder; made later if missing.
+        label: what it is, for the message (e.g. ``"--output"``).
+        sources: folders the command reads; the output may be none of them, nor inside one.
+        example: a folder to suggest instead.
 
     Raises:
-        OutputPathError: ``folder`` is a file, is inside a source, holds (or is inside a
-            folder holding) a lesson edition, or no file can be made there.
+        OutputPathError: ``folder`` is a file or lies under one, is a source or inside one,
+            holds (or is inside a folder holding) a lesson edition, or no file can be made
+            there.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise OutputPathError(f"{label} {folder} is a file; choose a folder")
+        raise OutputPathError(f"{label} {folder} is a file; choose a folder, e.g. {example}")
     existing = folder if folder.exists() else _existing_folder(folder)
     if not existing.is_dir():
-        raise OutputPathError(f"cannot write {folder}: {existing} is a file, not a folder")
-    _refuse_lessons_and_sources(f"{label} {folder}", folder, sources)
+        raise OutputPathError(f"cannot write {folder}: {existing} is a file, not a folder; "
+                              f"choose a folder, e.g. {example}")
+    _refuse_lessons_and_sources(f"{label} {folder}", folder, sources, example)
     return check_writable(folder, folder)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from vit_tutorial._checks import to_pair
+from vit_tutorial.checks import to_pair
 
 __all__ = ["DISTANCE_METRICS", "grid_positions", "grid_distances"]
 

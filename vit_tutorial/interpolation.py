@@ -26,12 +26,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_bool,
     check_num_prefix_tokens,
     check_size,
     check_tensor,
     to_pair,
+    work_dtype,
 )
 
 __all__ = ["resize_pos_embed", "zoom_pos_embed", "split_sizes", "MODES", "SMOOTH_MODES"]
@@ -192,8 +193,8 @@ def resize_pos_embed(
                "new_grid_size counts patches, image size / patch size (e.g. 24 for 384-pixel "
                "images with P = 16), not pixels")
     prefix, grid = x[:, :k], x[:, k:]  # (1, prefix + N, D) -> (1, prefix, D), (1, N, D)
-    work_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    grid = grid.to(work_dtype).reshape(1, gh, gw, D)  # (1, N, D) -> (1, H/P, W/P, D), row-major
+    grid = grid.to(work_dtype(x.dtype))  # float32, or float64 if given (as timm)
+    grid = grid.reshape(1, gh, gw, D)  # (1, N, D) -> (1, H/P, W/P, D), row-major
     grid = grid.permute(0, 3, 1, 2)  # -> (1, D, H/P, W/P): D images (a view, channels last)
     grid = F.interpolate(
         grid, size=(nh, nw), mode=mode,

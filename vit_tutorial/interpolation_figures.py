@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from vit_tutorial._checks import check_positive_int, check_tensor
+from vit_tutorial.checks import check_positive_int, check_tensor
 from vit_tutorial.figures import few_ticks
 from vit_tutorial.interpolation import SMOOTH_MODES, resize_pos_embed, split_sizes
 from vit_tutorial.similarity import position_similarity

@@ -23,6 +23,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from vit_tutorial.ipynb import cell_source
+
 __all__ = ["WORDS_PER_MINUTE", "SECONDS_PER_CODE_CELL", "SECONDS_PER_CODE_LINE",
            "SECONDS_PER_FIGURE", "MINUTES_PER_EXERCISE", "OPTIONAL_HEADING",
            "EXERCISES_HEADING", "Minutes", "measure"]
@@ -51,15 +53,10 @@ class Minutes:
         return 5 * math.ceil((self.main + self.exercises) / 5)
 
 
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
 def _seconds(cells: list[dict], code_lines: bool = True) -> float:
     seconds = 0.0
     for cell in cells:
-        text = _source(cell)
+        text = cell_source(cell)
         if cell.get("cell_type") == "markdown":
             seconds += 60 * len(text.split()) / WORDS_PER_MINUTE
         elif cell.get("cell_type") == "code" and text.strip():
@@ -72,7 +69,7 @@ def _seconds(cells: list[dict], code_lines: bool = True) -> float:
 
 def _exercise_minutes(cells: list[dict]) -> int:
     calls = re.findall(r"\bcheck_\w+?(_answers)?\(", "\n".join(
-        _source(c) for c in cells if c.get("cell_type") == "code"))
+        cell_source(c) for c in cells if c.get("cell_type") == "code"))
     return sum(MINUTES_PER_EXERCISE["answers" if kind else "implement"] for kind in calls)
 
 
@@ -92,7 +89,7 @@ def measure(nb: dict) -> Minutes:
     parts: dict[str, list[dict]] = {"main": [], "exercises": [], "optional": []}
     part = "main"
     for cell in cells:
-        heading = _source(cell).lstrip() if cell.get("cell_type") == "markdown" else ""
+        heading = cell_source(cell).lstrip() if cell.get("cell_type") == "markdown" else ""
         if heading.startswith(EXERCISES_HEADING):
             part = "exercises"
         elif heading.startswith(OPTIONAL_HEADING):

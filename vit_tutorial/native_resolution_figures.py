@@ -7,14 +7,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import check_positive_int, check_tensor, to_pair
-from vit_tutorial.figures import draw_patch_grid, to_hwc
+from vit_tutorial.checks import check_positive_int, check_tensor, to_pair
+from vit_tutorial.figures import OKABE_ITO, draw_patch_grid, to_hwc
 from vit_tutorial.native_resolution import fit_to_budget
 
 __all__ = ["plot_budget_grids", "plot_masks", "plot_accuracy_by_shape"]
 
-#: Okabe & Ito's colour-blind-safe palette, one colour per model.
-COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00")
+#: One colour per model, from Okabe & Ito's palette (no sky blue or yellow: pale on white).
+COLOURS = tuple(OKABE_ITO[i] for i in (0, 1, 2, 3, 5))
 
 
 def plot_budget_grids(images, titles, patch_size: int, max_tokens: int):

@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_tutorial._checks import check_positive_int, check_positive_number, to_pair
+from vit_tutorial.checkpoints import state_dict_sha256
+from vit_tutorial.checks import check_positive_int, check_positive_number, to_pair
 from vit_tutorial.data import digits, place_digits
 from vit_tutorial.files import (
     OutputPathError,
@@ -49,7 +50,6 @@ from vit_tutorial.model import (
     VisionTransformer,
     ViTConfig,
     evaluate,
-    state_dict_sha256,
 )
 from vit_tutorial.patches import image_to_patches
 from vit_tutorial.similarity import locality_score, position_similarity

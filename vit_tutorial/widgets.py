@@ -1,21 +1,19 @@
 """The lessons' interactive explorers, under the name lessons 01–06 first used.
 
-Each explorer lives with its lesson in :mod:`vit_tutorial.explorers` (``.patches``,
-``.patch_embedding``, ``.similarity``, ``.interpolation``); this module gathers their
-widget classes and functions in one place.
+Each explorer lives with its lesson in :mod:`vit_tutorial.explorers` (one module per lesson
+that has one, as the lesson registry says); this module gathers their widget classes and
+functions — the names ending in ``Explorer`` or ``_explorer`` — in one place, importing
+``ipywidgets`` with :mod:`vit_tutorial.explorers.base`.
 """
 
 from __future__ import annotations
 
+from vit_tutorial import explorers
 from vit_tutorial.explorers.base import Explorer
-from vit_tutorial.explorers.interpolation import InterpolationExplorer, interpolation_explorer
-from vit_tutorial.explorers.patch_embedding import (
-    PatchEmbeddingExplorer,
-    patch_embedding_explorer,
-)
-from vit_tutorial.explorers.patches import PatchExplorer, patch_explorer
-from vit_tutorial.explorers.similarity import SimilarityExplorer, similarity_explorer
+from vit_tutorial.names import lazy_exports
 
-__all__ = ["Explorer", "PatchExplorer", "PatchEmbeddingExplorer", "SimilarityExplorer",
-           "InterpolationExplorer", "patch_explorer", "patch_embedding_explorer",
-           "similarity_explorer", "interpolation_explorer"]
+_WHERE = {name: module for module, names in explorers.MODULES.items() for name in names
+          if name.endswith(("Explorer", "_explorer"))}
+
+__all__ = ["Explorer", *_WHERE]
+__getattr__, __dir__ = lazy_exports("vit_tutorial.explorers", _WHERE, __name__)

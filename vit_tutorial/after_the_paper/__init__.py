@@ -33,9 +33,8 @@ port of naver-ai/rope-vit, the paper's code), :class:`RoPEEncoderBlock` equals t
 ``EvaBlock`` with ``attn_type='rope'`` given the same weights, and :class:`RoPEViT` gives
 the logits of those whole models (LayerScale factors at 1) at any image size.
 
-The lesson's figures: :func:`plot_filters`, :func:`plot_accuracy_by_size`,
-:func:`plot_norm_histograms`; its measurements: ``python -m vit_tutorial.experiments
-flexivit | rope | registers``.
+The lesson's figures are :mod:`vit_tutorial.after_the_paper_figures`; its measurements:
+``python -m vit_tutorial.experiments flexivit | rope | registers``.
 """
 
 from vit_tutorial.after_the_paper.flexivit import (
@@ -44,11 +43,6 @@ from vit_tutorial.after_the_paper.flexivit import (
     resize_patch_embedding,
     resize_patches,
     with_patch_size,
-)
-from vit_tutorial.after_the_paper.plots import (
-    plot_accuracy_by_size,
-    plot_filters,
-    plot_norm_histograms,
 )
 from vit_tutorial.after_the_paper.registers import HighNormTokens, high_norm_tokens, token_norms
 from vit_tutorial.after_the_paper.rope import (
@@ -60,9 +54,13 @@ from vit_tutorial.after_the_paper.rope import (
 )
 from vit_tutorial.after_the_paper.rope_attention import RoPEAttention, RoPEEncoderBlock
 from vit_tutorial.after_the_paper.rope_vit import RoPEEncoder, RoPEViT
+from vit_tutorial.names import moved
 
 __all__ = ["patch_resize_matrix", "resample_patch_embed", "resize_patch_embedding",
            "resize_patches", "with_patch_size", "rope_frequencies", "rope_2d_axial",
            "mixed_frequencies", "rope_2d_mixed", "apply_rope", "RoPEAttention",
            "RoPEEncoderBlock", "RoPEEncoder", "RoPEViT", "token_norms", "HighNormTokens",
-           "high_norm_tokens", "plot_filters", "plot_accuracy_by_size", "plot_norm_histograms"]
+           "high_norm_tokens"]
+# Old names: the lesson's drawing, now in its figures module.
+__getattr__ = moved(__name__, {name: f"vit_tutorial.after_the_paper_figures.{name}" for name in (
+    "plot_filters", "plot_accuracy_by_size", "plot_norm_histograms")})

@@ -8,7 +8,7 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_bool,
     check_choice,
     check_divisible,

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import torch
 
-from vit_tutorial._checks import check_num_prefix_tokens, check_positive_number, check_tensor
+from vit_tutorial.checks import check_num_prefix_tokens, check_positive_number, check_tensor
 
 __all__ = ["token_norms", "HighNormTokens", "high_norm_tokens"]
 

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from vit_tutorial._checks import (
+from vit_tutorial.checks import (
     check_choice,
     check_float_dtype,
     check_num_prefix_tokens,

@@ -8,17 +8,6 @@ import math
 import torch
 from torch import nn
 
-from vit_tutorial._checks import (
-    check_choice,
-    check_dropout,
-    check_like_weights,
-    check_num_prefix_tokens,
-    check_positive_int,
-    check_positive_number,
-    check_tensor,
-    to_pair,
-    work_dtype,
-)
 from vit_tutorial.after_the_paper.rope import (
     GRID_INDEXINGS,
     ROPE_KINDS,
@@ -29,18 +18,19 @@ from vit_tutorial.after_the_paper.rope import (
     rope_2d_axial,
     rope_2d_mixed,
 )
-from vit_tutorial.encoder import LAYER_NORM_EPS, MLP, Attention
+from vit_tutorial.checks import (
+    check_choice,
+    check_dropout,
+    check_like_weights,
+    check_num_prefix_tokens,
+    check_positive_int,
+    check_positive_number,
+    to_pair,
+    work_dtype,
+)
+from vit_tutorial.encoder import LAYER_NORM_EPS, MLP, Attention, check_tokens
 
 __all__ = ["RoPEAttention", "RoPEEncoderBlock"]
-
-
-def _check_tokens(z: object, embed_dim: int, name: str) -> torch.Tensor:
-    check_tensor(z, name)
-    if z.ndim != 3 or z.shape[-1] != embed_dim:
-        hint = "; for one image use z.unsqueeze(0)" if z.ndim == 2 else ""
-        raise ValueError(f"{name} must have shape (B, T, {embed_dim}) (T = prefix + N tokens of "
-                         f"width D = {embed_dim}), got {tuple(z.shape)}{hint}")
-    return z
 
 
 class RoPEAttention(Attention):
@@ -105,7 +95,7 @@ class RoPEAttention(Attention):
 
     def forward(self, x: torch.Tensor, grid_size: int | tuple[int, int],
                 return_attention: bool = False):
-        B, T, D = _check_tokens(x, self.embed_dim, "x").shape
+        B, T, D = check_tokens(x, self.embed_dim, "x").shape
         check_like_weights(x, "x", self.qkv.weight, "RoPEAttention")
         gh, gw = to_pair(grid_size, "grid_size")
         if T != self.num_prefix_tokens + gh * gw:
@@ -192,7 +182,7 @@ class RoPEEncoderBlock(nn.Module):
 
     def forward(self, z: torch.Tensor, grid_size: int | tuple[int, int],
                 return_attention: bool = False):
-        z = _check_tokens(z, self.attn.embed_dim, "tokens")
+        z = check_tokens(z, self.attn.embed_dim)
         check_like_weights(z, "tokens", self.norm1.weight, "RoPEEncoderBlock")
         attended = self.attn(self.norm1(z), grid_size, return_attention)  # MSA_RoPE(LN(z_{l-1}))
         if return_attention:

@@ -10,15 +10,16 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from vit_tutorial._checks import (
+from vit_tutorial.after_the_paper.rope_attention import RoPEEncoderBlock
+from vit_tutorial.checks import (
     check_divisible,
     check_like_weights,
     check_positive_int,
     check_tensor,
     to_pair,
 )
-from vit_tutorial.after_the_paper.rope_attention import RoPEEncoderBlock
-from vit_tutorial.model import VisionTransformer, ViTConfig, mask_patch_tokens
+from vit_tutorial.model import VisionTransformer, ViTConfig
+from vit_tutorial.vision_transformer import mask_patch_tokens
 
 __all__ = ["RoPEEncoder", "RoPEViT"]
 

@@ -7,7 +7,7 @@ solutions edition by one set of rules.
   ``ClearSolutions``), which :mod:`vit_tutorial.editions` uses for ``notebooks/``, and the check
   for leftover solutions;
 - :mod:`~vit_tutorial.classroom.nbgrader_course` — an nbgrader course folder: answer cells and
-  locked test cells with points, from :data:`vit_tutorial.exercises.CHECKERS`;
+  locked test cells with points, from the lesson registry (:mod:`vit_tutorial.lessons`);
 - :mod:`~vit_tutorial.classroom.release` — what the course's ``nbgrader_config.py`` imports, so
   that a release keeps the lesson's figures;
 - :mod:`~vit_tutorial.classroom.places` — where the commands may write;
@@ -18,29 +18,19 @@ The README's "For teachers" section (the website's page for teachers) shows the 
 
 from __future__ import annotations
 
-import importlib
+from vit_tutorial.names import lazy_exports
 
 # Public name -> the module that holds it, imported on first use: `python -m
 # vit_tutorial.classroom` starts at once, so a Ctrl-C while nbformat loads is one line too.
 _WHERE = {
-    **dict.fromkeys(["EXERCISE_TAG", "ClassroomError", "is_exercise_cell", "solution_regions",
+    **dict.fromkeys(["ClassroomError", "is_exercise_cell", "solution_regions",
                      "exercise_warnings"], "cells"),
     **dict.fromkeys(["student_notebook", "leftover_solutions", "write_student_notebooks",
                      "check_student_notebooks"], "student"),
-    **dict.fromkeys(["nbgrader_source", "points_table", "write_nbgrader_course"],
-                    "nbgrader_course"),
+    **dict.fromkeys(["nbgrader_source", "write_nbgrader_course"], "nbgrader_course"),
     "Interrupted": "places",
     "main": "cli",
 }
 
 __all__ = list(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'vit_tutorial.classroom' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"vit_tutorial.classroom.{_WHERE[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

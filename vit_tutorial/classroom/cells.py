@@ -21,13 +21,11 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["EXERCISE_TAG", "BEGIN_SOLUTION", "END_SOLUTION", "MARKERS", "ClassroomError",
-           "CheckerCall", "cell_source", "is_exercise_cell", "solution_regions",
+from vit_tutorial.ipynb import BEGIN_SOLUTION, END_SOLUTION, EXERCISE_TAG, cell_source, cell_tags
+
+__all__ = ["ClassroomError", "CheckerCall", "is_exercise_cell", "solution_regions",
            "exercise_warnings", "checker_calls", "normalised_code", "significant"]
 
-EXERCISE_TAG = "exercise"  # the cell tag that marks a cell as part of an exercise
-BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"  # as ClearSolutions matches them
-MARKERS = (BEGIN_SOLUTION, END_SOLUTION, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 _CHECKER_CALL = re.compile(r"\b(check_[A-Za-z0-9_]+)\s*\(")
 # A line of its own that calls a checker on one name: `check_x(my_x)`, maybe with a comment.
 _CHECKER_LINE = re.compile(r"(check_[A-Za-z0-9_]+)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*(#.*)?")
@@ -50,16 +48,11 @@ class CheckerCall(NamedTuple):
         return self.checker.removeprefix("check_")
 
 
-def cell_source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
 def is_exercise_cell(cell: dict) -> bool:
     """Whether a cell belongs to an exercise: tagged ``exercise``, holds a solution marker,
     or (a code cell) calls a checker — a function named ``check_...``, as every checker of
     :mod:`vit_tutorial.exercises` is."""
-    if EXERCISE_TAG in cell.get("metadata", {}).get("tags", []):
+    if EXERCISE_TAG in cell_tags(cell):
         return True
     source = cell_source(cell)
     if BEGIN_SOLUTION in source:

@@ -18,9 +18,10 @@ import sys
 from pathlib import Path
 
 from vit_tutorial.classroom.cells import ClassroomError
-from vit_tutorial.classroom.nbgrader_course import points_table, write_nbgrader_course
+from vit_tutorial.classroom.nbgrader_course import write_nbgrader_course
 from vit_tutorial.classroom.places import Interrupted
 from vit_tutorial.classroom.student import check_student_notebooks, write_student_notebooks
+from vit_tutorial.course import points_table
 
 __all__ = ["parser", "main"]
 

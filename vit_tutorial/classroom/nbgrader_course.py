@@ -9,7 +9,7 @@ exercise cell of a lesson (:mod:`vit_tutorial.classroom.cells`) becomes two nbgr
   ``01_patches-image_to_patches``): the cell without its checker line; the release holds
   nbgrader's stub in place of the solution;
 - a **test cell** after it (``grade: true``, locked, grade id ``<lesson>-<exercise>-test``),
-  worth the exercise's points from :data:`vit_tutorial.exercises.CHECKERS`: it imports the
+  worth the exercise's points in the lesson registry (:mod:`vit_tutorial.lessons`): it imports the
   checker afresh and asserts its verdict (a failed check is falsy), so the checker's words
   print for the student and the cell scores all its points or none.
 
@@ -29,7 +29,6 @@ from nbformat import NotebookNode
 from vit_tutorial.classroom.cells import (
     CheckerCall,
     ClassroomError,
-    cell_source,
     checker_calls,
     solution_regions,
 )
@@ -40,11 +39,12 @@ from vit_tutorial.classroom.places import (
     write_files,
 )
 from vit_tutorial.classroom.student import read_notebook, with_classroom_banner
-from vit_tutorial.course import LESSONS, SOURCE, exercise_points, find_root
-from vit_tutorial.exercises import CHECKERS
+from vit_tutorial.course import find_root
+from vit_tutorial.ipynb import cell_source
+from vit_tutorial.lessons import LESSONS, SOURCE
 
 __all__ = ["COURSE_ID", "CELL_TIMEOUT", "nbgrader_source", "config_text", "select_lessons",
-           "points_table", "write_nbgrader_course"]
+           "write_nbgrader_course"]
 
 COURSE_ID = "vit-step-by-step"  # nbgrader's course id (the exchange's folder), changeable
 # autograde's limit for one cell, in seconds (nbgrader's default is 30): a lesson's slowest
@@ -56,12 +56,12 @@ _SCHEMA = 3  # nbgrader's cell metadata schema
 
 def _checker_module(checker: str) -> tuple[str, int]:
     """The exercise module that holds ``checker``, and its points."""
-    for lesson, (module, _) in CHECKERS.items():
-        points = exercise_points(lesson)
-        if checker in points:
-            return module, points[checker]
-    raise ClassroomError(f"{checker} is not a checker of vit_tutorial.exercises.CHECKERS, so "
-                         f"it has no points; declare it there with its points")
+    for lesson in LESSONS:
+        if checker in lesson.points:
+            return lesson.module, lesson.points[checker]
+    raise ClassroomError(f"{checker} is not a checker of the lesson registry "
+                         f"(vit_tutorial.lessons), so it has no points; declare it in its "
+                         f"lesson's exercises with its points")
 
 
 def _defined_function(source: str) -> str | None:
@@ -191,21 +191,6 @@ def select_lessons(notebooks: list[Path], wanted: Iterable[str]) -> list[Path]:
                                  f"are {', '.join(path.stem for path in notebooks)}")
         chosen.add(found[0])
     return [path for path in notebooks if path in chosen]
-
-
-def points_table() -> str:
-    """What each exercise is worth, lesson by lesson, as a Markdown table (the README's)."""
-    rows = ["| lesson | exercises (points) | points |", "|---|---|---|"]
-    total = 0
-    for lesson in LESSONS:
-        points = exercise_points(lesson.name)
-        total += sum(points.values())
-        items = ", ".join(f"`{name.removeprefix('check_')}` ({value})"
-                          for name, value in points.items())
-        rows.append(f"| {lesson.number:02d} · {lesson.title} | {items} | "
-                    f"{sum(points.values())} |")
-    rows.append(f"| all | | {total} |")
-    return "\n".join(rows)
 
 
 def write_nbgrader_course(dest: str | Path, lessons: Iterable[str] = (), *,

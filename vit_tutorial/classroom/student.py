@@ -19,11 +19,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from vit_tutorial.classroom.cells import (
-    BEGIN_SOLUTION,
-    END_SOLUTION,
-    MARKERS,
     ClassroomError,
-    cell_source,
     exercise_warnings,
     is_exercise_cell,
     normalised_code,
@@ -36,7 +32,9 @@ from vit_tutorial.classroom.places import (
     refuse_existing,
     write_files,
 )
-from vit_tutorial.course import SOURCE, classroom_banner, find_root
+from vit_tutorial.course import classroom_banner, find_root
+from vit_tutorial.ipynb import BEGIN_SOLUTION, END_SOLUTION, MARKERS, cell_source
+from vit_tutorial.lessons import SOURCE
 
 __all__ = ["student_notebook", "with_classroom_banner", "leftover_solutions", "read_notebook",
            "write_student_notebooks", "check_student_notebooks"]

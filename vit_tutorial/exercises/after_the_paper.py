@@ -11,7 +11,7 @@ from vit_tutorial.after_the_paper import (
     resample_patch_embed,
     rope_2d_axial,
 )
-from vit_tutorial.exercises.checking import checker, fail, run_answer, tensor_problem
+from vit_tutorial.exercises.checking import checker, fail_check, run_answer, tensor_problem
 from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.model import CONFIGS, ViTConfig
 
@@ -102,7 +102,7 @@ def _pi_variants(weight: torch.Tensor, new: tuple[int, int]) -> list:
          "PI-resize, but with a resize matrix built without antialias; use "
          "patch_resize_matrix(old, new) with its defaults (bicubic, antialias=True, as timm)"),
         ((flat @ torch.linalg.pinv(patch_resize_matrix((ph, pw), new,
-                                                       interpolation="bilinear"))
+                                                 interpolation="bilinear"))
           ).reshape(D, C, nh, nw),
          "PI-resize, but of a bilinear patch resize; use patch_resize_matrix(old, new) with "
          "its defaults (bicubic, as timm)"),
@@ -142,6 +142,6 @@ def check_pi_resize(fn) -> str:
                          "check on which side of w the pseudo-inverse acts, and that each "
                          "filter is flattened and unflattened row by row")
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct when upsampling, downsampling and on non-square filters: "
             "w' = (B^T)^+ w, FlexiViT's PI-resize.")

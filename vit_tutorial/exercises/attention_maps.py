@@ -9,7 +9,7 @@ from vit_tutorial.attention_maps import (
     mean_attention_distance,
     uniform_attention_distance,
 )
-from vit_tutorial.exercises.checking import checker, fail, run_answer, tensor_problem
+from vit_tutorial.exercises.checking import checker, fail_check, run_answer, tensor_problem
 from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.grid import grid_distances
 from vit_tutorial.model import TINY_VIT_CONFIG
@@ -168,7 +168,7 @@ def check_mean_attention_distance(fn) -> str:
                                               "attention-weighted pixel distances to the key "
                                               "patches, then average over queries and images")
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on a square and a non-square grid, in float32 and float64: the class "
             "token dropped, rows renormalised, pixel distances between patch centres weighted "
             "per query, averaged over queries and images.")

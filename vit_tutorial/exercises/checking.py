@@ -24,12 +24,16 @@ import torch
 from torch import nn
 
 from vit_tutorial.encoder import EncoderBlock
+from vit_tutorial.names import moved
 from vit_tutorial.threads import single_thread
 
-__all__ = ["CheckResult", "NOT_IMPLEMENTED", "Stop", "WholeModuleCalled", "as_double",
-           "as_number", "checker", "close", "count_parameters",
-           "distinct_values", "fail", "guard_methods", "on_meta", "TIME_LIMIT", "random_block",
+__all__ = ["CheckResult", "NOT_IMPLEMENTED", "CheckStopped", "WholeModuleCalled", "as_double",
+           "as_number", "checker", "tensors_close", "count_parameters", "distinct_values",
+           "fail_check", "guard_methods", "build_on_meta", "TIME_LIMIT", "random_block",
            "run_answer", "shape_text", "tensor_problem", "type_name"]
+__getattr__ = moved(__name__, {old: f"vit_tutorial.exercises.checking.{new}" for old, new in (
+    ("close", "tensors_close"), ("fail", "fail_check"), ("Stop", "CheckStopped"),
+    ("on_meta", "build_on_meta"))})
 
 NOT_IMPLEMENTED = ("not implemented yet — replace the `raise NotImplementedError` with your "
                    "code, then run this cell again")
@@ -62,7 +66,7 @@ class CheckResult:
         """Show nothing in Jupyter: the checker has printed its feedback already."""
 
 
-class Stop(Exception):
+class CheckStopped(Exception):
     """Ends a check early: ``status`` is "failed" or "not implemented"."""
 
     def __init__(self, status: str, lines: list[str]):
@@ -70,12 +74,12 @@ class Stop(Exception):
         self.status, self.lines = status, list(lines)
 
 
-class WholeModuleCalled(Stop):
+class WholeModuleCalled(CheckStopped):
     """Raised when the learner calls the reference module they are asked to write."""
 
 
-def fail(*lines: str):
-    raise Stop("failed", [line for line in lines if line])
+def fail_check(*lines: str):
+    raise CheckStopped("failed", [line for line in lines if line])
 
 
 _MARKS = {"passed": "✓", "failed": "✗", "not implemented": "○"}
@@ -111,7 +115,7 @@ def _outcome(body: Callable[[object], str | list[str]], answer) -> tuple[str, li
     try:
         result = body(answer)
         return "passed", [result] if isinstance(result, str) else result
-    except Stop as stop:
+    except CheckStopped as stop:
         return stop.status, stop.lines
     except Exception as error:  # the answer broke the check itself: say so in one line
         return "failed", [f"the checker could not read your answer "
@@ -221,19 +225,19 @@ def run_answer(fn, *args, case: str = "",
     what they were.
     """
     if not callable(fn):
-        fail(f"expected your function, got {type_name(fn)}; pass the function itself, "
+        fail_check(f"expected your function, got {type_name(fn)}; pass the function itself, "
              f"without calling it (no parentheses)")
     limit = TIME_LIMIT if time_limit is None else time_limit
     copies = _snapshots(args)
     try:
         with _time_limit(limit):
             result = fn(*args)
-    except Stop:
+    except CheckStopped:
         raise
     except NotImplementedError:
-        raise Stop("not implemented", [NOT_IMPLEMENTED]) from None
+        raise CheckStopped("not implemented", [NOT_IMPLEMENTED]) from None
     except _TooSlow:
-        fail(f"{case}your function did not finish within {limit:g} s; look for a loop that "
+        fail_check(f"{case}your function did not finish within {limit:g} s; look for a loop that "
              f"never ends (a while loop whose condition never changes), then run the cell "
              f"again")
     except Exception as error:  # a learner's bug: report it in one line, with a hint
@@ -242,9 +246,9 @@ def run_answer(fn, *args, case: str = "",
         specific = hint(error) if callable(hint) else hint
         hints = [h for h in (usual, specific) if h] or [fallback or _DEFAULT_HINT]
         lines += [f"hint: {h}" for h in hints]
-        raise Stop("failed", lines) from None
+        raise CheckStopped("failed", lines) from None
     if _changed(copies):
-        fail(f"{case}your function changed its input in place (an operation ending in _, "
+        fail_check(f"{case}your function changed its input in place (an operation ending in _, "
              f"or an assignment into a slice of an argument); work on a copy, or build a "
              f"new tensor, so the caller's tensors stay as they were")
     return result
@@ -267,7 +271,7 @@ def as_double(x: torch.Tensor) -> torch.Tensor:
     return x.detach().cpu().to(torch.float64)
 
 
-def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
+def tensors_close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
     if tuple(a.shape) != tuple(b.shape) or a.is_complex() or b.is_complex():
         return False
     return bool(torch.allclose(as_double(a), as_double(b), rtol=1e-4, atol=atol))
@@ -288,10 +292,10 @@ def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: st
         return [f"{label}your function returned a tensor on the meta device, which has a shape "
                 f"but no values; compute on the inputs' device (don't pass device='meta')"]
     known = [(v, m) for v, m in variants
-             if not (isinstance(v, torch.Tensor) and close(v, expected))]
+             if not (isinstance(v, torch.Tensor) and tensors_close(v, expected))]
     if tuple(got.shape) != tuple(expected.shape):
         for v, message in known:
-            if isinstance(v, torch.Tensor) and close(got, v):
+            if isinstance(v, torch.Tensor) and tensors_close(got, v):
                 return [label + message]
         for v, message in known:
             if isinstance(v, tuple) and tuple(got.shape) == v:
@@ -304,14 +308,14 @@ def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: st
         return [f"{label}the result contains NaN or complex values"]
     dtype = (f"{label}right shape, but the dtype is {got.dtype}; expected {expected.dtype}: "
              f"keep the input's dtype (no .float(), .double(), .long() or .int() on the way)")
-    if close(got, expected):
+    if tensors_close(got, expected):
         return None if got.dtype == expected.dtype else [dtype]
     for v, message in known:  # a known mistake is named first, whatever the dtype
-        if isinstance(v, torch.Tensor) and close(got, v):
+        if isinstance(v, torch.Tensor) and tensors_close(got, v):
             return [label + message]
     if got.dtype != expected.dtype:
         return [dtype]
-    if close(got.flatten().sort().values, expected.flatten().sort().values):
+    if tensors_close(got.flatten().sort().values, expected.flatten().sort().values):
         return [f"{label}right values, wrong order: compare your result with the expected "
                 f"layout in the lesson"]
     return [label + wrong_values]
@@ -338,7 +342,7 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def on_meta(build: Callable[[], nn.Module]) -> nn.Module:
+def build_on_meta(build: Callable[[], nn.Module]) -> nn.Module:
     """Build a module without allocating its weights (shapes and counts only)."""
     with torch.device("meta"):
         return build()
@@ -355,7 +359,7 @@ def random_block(D: int, num_heads: int, mlp_dim: int) -> EncoderBlock:
 
 
 @contextlib.contextmanager
-def guard_methods(module: nn.Module, names: tuple[str, ...], refusal: Stop):
+def guard_methods(module: nn.Module, names: tuple[str, ...], refusal: CheckStopped):
     """While the ``with`` block runs, make ``module``'s methods ``names`` raise ``refusal`` —
     through the instance, through its class (``type(module).forward(module, x)``) and through
     every class it inherits them from (``EncoderBlock.forward(block, z)``), so a learner asked

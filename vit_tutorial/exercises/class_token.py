@@ -8,12 +8,12 @@ from torch import nn
 from vit_tutorial.class_token import ClassToken, prepend_class_token
 from vit_tutorial.exercises.checking import (
     checker,
-    close,
     count_parameters,
     distinct_values,
-    fail,
+    fail_check,
     run_answer,
     tensor_problem,
+    tensors_close,
 )
 from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.model import CONFIGS
@@ -106,15 +106,16 @@ def check_prepend_class_token(fn) -> str:
         ]
         problem = tensor_problem(got, expected, variants)
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
         if not got.requires_grad:
-            fail(f"on {what}: no gradient reaches cls_token: don't detach it, use .data, or "
-                  f"rebuild it with torch.tensor(...) — the class token is learned")
+            fail_check(f"on {what}: no gradient reaches cls_token: don't detach it, use .data, or "
+                        f"rebuild it with torch.tensor(...) — the class token is learned")
         got.sum().backward()
-        if cls_token.grad is None or not close(cls_token.grad, torch.full((1, 1, D), float(B))):
-            fail(f"on {what}: the gradient reaching cls_token is wrong; it should get one "
-                  f"contribution per image (use cls_token itself, expanded, not a copy of "
-                  f"its values)")
+        expected_grad = torch.full((1, 1, D), float(B))  # one contribution per image
+        if cls_token.grad is None or not tensors_close(cls_token.grad, expected_grad):
+            fail_check(f"on {what}: the gradient reaching cls_token is wrong; it should get one "
+                        f"contribution per image (use cls_token itself, expanded, not a copy of "
+                        f"its values)")
         one_ok = True
     return ("correct for batches of 1, 2 and 3: the class token comes first in every "
             "sequence, and gradients reach it.")

@@ -8,7 +8,7 @@ from vit_tutorial.exercises.checking import (
     WholeModuleCalled,
     checker,
     count_parameters,
-    fail,
+    fail_check,
     guard_methods,
     random_block,
     run_answer,
@@ -116,5 +116,5 @@ def check_encoder_block(fn) -> str:
             got = run_answer(fn, block, z.clone(), case=f"on {what}: ")
         problem = tensor_problem(got, expected, variants)
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return "correct: pre-LN, with a residual connection around MSA and around the MLP (Eq. 2–3)."

@@ -8,10 +8,10 @@ import torch.nn.functional as F
 
 from vit_tutorial.exercises.checking import (
     checker,
-    close,
-    fail,
+    fail_check,
     run_answer,
     tensor_problem,
+    tensors_close,
 )
 from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.interpolation import resize_pos_embed
@@ -163,13 +163,13 @@ def check_resize_pos_embed(fn) -> str:
         expected = resize_pos_embed(pos_embed, new, old)
         cls = pos_embed[:, :1]
         if (isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(expected.shape)
-                and not close(got[:, :1], cls)):
-            if close(got[:, -1:], cls):
-                fail(f"on {what}: the class token's row is at the end; put it back in front, "
-                      f"at position 0")
-            fail(f"on {what}: the class token's row changed: keep the class token out of "
-                  f"the interpolation — split it off (pos_embed[:, :1]), resize only the N "
-                  f"grid rows, then put it back in front")
+                and not tensors_close(got[:, :1], cls)):
+            if tensors_close(got[:, -1:], cls):
+                fail_check(f"on {what}: the class token's row is at the end; put it back in front, "
+                            f"at position 0")
+            fail_check(f"on {what}: the class token's row changed: keep the class token out of "
+                        f"the interpolation — split it off (pos_embed[:, :1]), resize only the N "
+                        f"grid rows, then put it back in front")
         variants = _resize_mistakes(pos_embed, old, new, expected)
         problem = tensor_problem(
             got, expected, variants,
@@ -180,6 +180,6 @@ def check_resize_pos_embed(fn) -> str:
             if problem[0].startswith("wrong shape"):
                 problem.append(f"expected 1 + {nh}·{nw} = {1 + nh * nw} tokens: the class "
                                f"token and the new grid's positions")
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on a square and a non-square grid: the class token kept out of the "
             "interpolation, the grid resized bicubically, rows first.")

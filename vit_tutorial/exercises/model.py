@@ -8,11 +8,11 @@ import torch
 
 from vit_tutorial.exercises.checking import (
     WholeModuleCalled,
+    build_on_meta,
     checker,
     count_parameters,
-    fail,
+    fail_check,
     guard_methods,
-    on_meta,
     run_answer,
     tensor_problem,
 )
@@ -27,7 +27,7 @@ def _vit_and_params(config) -> tuple[VisionTransformer, int]:
     """A ViT without E_pos, built on the meta device (no memory, no initialisation), and the
     parameter count of the whole model: that one plus a real E_pos. (Drawing E_pos's random
     start on the meta device would first load PyTorch's meta kernels: a second, once.)"""
-    bare = on_meta(lambda: VisionTransformer(replace(config, positional_embedding="none")))
+    bare = build_on_meta(lambda: VisionTransformer(replace(config, positional_embedding="none")))
     pos_embed = PositionalEmbedding(bare.patch_embed.num_patches, config.embed_dim)
     return bare, count_parameters(bare) + count_parameters(pos_embed)
 
@@ -137,6 +137,6 @@ def check_vit_forward(fn) -> str:
             got = run_answer(fn, model, images.clone(), case=f"on {what}: ")
         problem = tensor_problem(got, expected, variants)
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct: patches -> E -> prepend x_class -> + E_pos -> encoder -> LN of the class "
             "token's state -> head (Eq. 1–4).")

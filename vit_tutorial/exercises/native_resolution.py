@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial.exercises.checking import checker, fail, run_answer, tensor_problem
+from vit_tutorial.exercises.checking import checker, fail_check, run_answer, tensor_problem
 from vit_tutorial.exercises.questions import Question, check_answers
 from vit_tutorial.native_resolution import (
     FactorizedPositionalEmbedding,
@@ -136,7 +136,7 @@ def check_factorized_pos_embed(fn) -> str:
             if problem[0].startswith("wrong shape"):
                 problem.append(f"expected (1, H'·W', D) = (1, {grid[0] * grid[1]}, 6): one "
                                f"vector per patch, rows first")
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on the base grid, a larger one and a non-square one: each table "
             "interpolated linearly, E_y[r] + E_x[c], row-major — NaViT's factorized E_pos.")
 
@@ -188,13 +188,14 @@ def check_attention_mask(fn) -> str:
                                   "valid[:, :, None] & valid[:, None, :]")
         expected = attention_mask(valid, k)
         if isinstance(got, torch.Tensor) and got.dtype == torch.bool:
-            fail(f"on {what}: you returned booleans; timm's mask is additive floats: 0 where "
-                 f"allowed, torch.finfo(torch.float32).min where not (masked_fill on zeros)")
+            fail_check(f"on {what}: you returned booleans; timm's mask is additive floats: 0 where "
+                       f"allowed, torch.finfo(torch.float32).min where not (masked_fill on zeros)")
         if isinstance(got, torch.Tensor) and got.is_floating_point() \
                 and torch.isinf(got.detach()).any():
-            fail(f"on {what}: your mask holds -inf. A padding token may attend to nothing, so "
-                 f"its row would be all -inf and its softmax 0/0 = NaN, which spreads; use the "
-                 f"most negative finite number, torch.finfo(torch.float32).min")
+            fail_check(f"on {what}: your mask holds -inf. A padding token may attend to "
+                       f"nothing, so its row would be all -inf and its softmax 0/0 = NaN, which "
+                       f"spreads; use the most negative finite number, "
+                       f"torch.finfo(torch.float32).min")
         problem = tensor_problem(got, expected, _mask_variants(valid, k),
                                  wrong_values="wrong values: 0 where the query and the key "
                                               "are both real, the minimum elsewhere")
@@ -202,6 +203,6 @@ def check_attention_mask(fn) -> str:
             if problem[0].startswith("wrong shape"):
                 problem.append(f"expected (B, 1, T, T) with T = {k} prefix + {valid.shape[1]} "
                                f"patches")
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct with and without prefix tokens: both tokens real -> 0, otherwise the "
             "most negative float32, shaped (B, 1, T, T) — timm's padding mask.")

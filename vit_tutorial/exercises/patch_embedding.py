@@ -7,13 +7,13 @@ import torch
 from torch import nn
 
 from vit_tutorial.exercises.checking import (
+    build_on_meta,
     checker,
-    close,
     count_parameters,
-    fail,
-    on_meta,
+    fail_check,
     run_answer,
     tensor_problem,
+    tensors_close,
     type_name,
 )
 from vit_tutorial.exercises.questions import Question, check_answers
@@ -23,9 +23,10 @@ from vit_tutorial.patches import image_to_patches
 __all__ = ['check_patch_embedding_answers', 'check_linear_from_conv']
 
 def _patch_embedding_questions() -> list[Question]:
-    b16 = on_meta(lambda: PatchEmbedding(224, 16, 3, 768))
-    l32 = on_meta(lambda: PatchEmbedding(224, 32, 3, 1024))
-    linear_l32 = tuple(on_meta(lambda: LinearPatchEmbedding(224, 32, 3, 1024)).proj.weight.shape)
+    b16 = build_on_meta(lambda: PatchEmbedding(224, 16, 3, 768))
+    l32 = build_on_meta(lambda: PatchEmbedding(224, 32, 3, 1024))
+    linear_l32 = build_on_meta(lambda: LinearPatchEmbedding(224, 32, 3, 1024))
+    linear_l32 = tuple(linear_l32.proj.weight.shape)
     e_l32 = linear_l32[::-1]  # the paper's E is the transpose of nn.Linear's weight
     conv_l32 = tuple(l32.proj.weight.shape)
     e_params = count_parameters(b16)
@@ -128,18 +129,19 @@ def check_linear_from_conv(fn) -> str:
                         "weights into its proj")
         if not (torch.equal(conv.proj.weight.detach(), weight)
                 and torch.equal(conv.proj.bias.detach(), bias)):
-            fail(f"on {what}: your function changed the convolution's weights; copy from "
-                  f"conv_embedding.proj, don't write into it")
+            fail_check(f"on {what}: your function changed the convolution's weights; copy from "
+                        f"conv_embedding.proj, don't write into it")
         linear = got.proj if isinstance(got, LinearPatchEmbedding) else got
         if not isinstance(linear, nn.Linear):
-            fail(f"on {what}: expected a LinearPatchEmbedding (or an nn.Linear), got "
-                  f"{type_name(got)}")
+            fail_check(f"on {what}: expected a LinearPatchEmbedding (or an nn.Linear), got "
+                        f"{type_name(got)}")
         shared = [name for name in ("weight", "bias") if _same_memory(
             getattr(linear, name), getattr(conv.proj, name))]
         if shared:
-            fail(f"on {what}: proj.{' and proj.'.join(shared)} share the convolution's memory "
-                 f"(a view or the same Parameter), not a copy: training one module would "
-                 f"change the other. Give the Linear its own tensors and copy the values in")
+            fail_check(f"on {what}: proj.{' and proj.'.join(shared)} share the convolution's "
+                       f"memory (a view or the same Parameter), not a copy: training one module "
+                       f"would change the other. Give the Linear its own tensors and copy the "
+                       f"values in")
         expected = weight.reshape(D, -1)  # (D, C, P, P) -> (D, C·P·P)
         problem = tensor_problem(
             linear.weight, expected,
@@ -151,13 +153,13 @@ def check_linear_from_conv(fn) -> str:
             wrong_values="it doesn't hold the convolution's filters: copy conv.proj.weight, "
                          "reshaped to (D, C·P·P), into it")
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
         if linear.bias is None:
-            fail(f"on {what}: the Linear has no bias, but the Conv2d has one (D values): "
-                  f"keep bias=True and copy it")
-        if not close(linear.bias, bias):
-            fail(f"on {what}: the bias was not copied: proj.bias must equal the conv's bias "
-                  f"(conv_embedding.proj.bias) — the projection is x_p E + b in both forms")
+            fail_check(f"on {what}: the Linear has no bias, but the Conv2d has one (D values): "
+                        f"keep bias=True and copy it")
+        if not tensors_close(linear.bias, bias):
+            fail_check(f"on {what}: the bias was not copied: proj.bias must equal the conv's bias "
+                        f"(conv_embedding.proj.bias) — the projection is x_p E + b in both forms")
         images = torch.randn(2, conv.in_channels, *conv.image_size)
         with torch.no_grad():
             reference = conv(images)
@@ -165,9 +167,9 @@ def check_linear_from_conv(fn) -> str:
                 output = run_answer(got, images, case=f"on {what}, running the module: ")
             else:
                 output = linear(image_to_patches(images, conv.patch_size))
-        if not close(output, reference, atol=1e-4):
-            fail(f"on {what}: the weights are right, but the module's output differs from "
-                  f"the convolution's: build the LinearPatchEmbedding with the conv's "
-                  f"image_size, patch_size, in_channels and embed_dim")
+        if not tensors_close(output, reference, atol=1e-4):
+            fail_check(f"on {what}: the weights are right, but the module's output differs from "
+                        f"the convolution's: build the LinearPatchEmbedding with the conv's "
+                        f"image_size, patch_size, in_channels and embed_dim")
     return ("the Linear computes the convolution's function on both cases (square and "
             "non-square patches): weight reshaped to (D, C·P·P), bias copied.")

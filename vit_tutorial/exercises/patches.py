@@ -7,7 +7,7 @@ import torch
 from vit_tutorial.exercises.checking import (
     checker,
     distinct_values,
-    fail,
+    fail_check,
     run_answer,
     tensor_problem,
 )
@@ -158,7 +158,7 @@ def check_image_to_patches(fn) -> str:
             lines = [f"on {what}: {problem[0]}", *problem[1:]]
             if non_square and square_ok:
                 lines.append(f"hint: {_SQUARE_ONLY}")
-            fail(*lines)
+            fail_check(*lines)
         square_ok = square_ok or not non_square
         batch_ok = batch_ok or not single
     return (f"correct on {len(cases)} cases — square and non-square images, batches and a "

@@ -6,12 +6,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vit_tutorial._checks import check_bool
+from vit_tutorial.checks import check_bool
 from vit_tutorial.exercises.checking import (
     checker,
     count_parameters,
     distinct_values,
-    fail,
+    fail_check,
     random_block,
     run_answer,
     tensor_problem,
@@ -108,7 +108,7 @@ def check_shuffle_patches(fn) -> str:
         ]
         problem = tensor_problem(got, expected, variants)
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on 2 cases: the patches follow perm and the class token stays at "
             "position 0.")
 
@@ -181,31 +181,31 @@ def check_permutation_invariance(fn) -> str:
         answer = run_answer(fn, layer, tokens.clone(), perm.clone(), case=f"on {what}: ")
         said = _as_bool(answer)
         if said is None:
-            fail(f"on {what}: return True or False, got {type_name(answer)} (torch.allclose "
-                  f"gives a bool; for a bool tensor use .item())")
+            fail_check(f"on {what}: return True or False, got {type_name(answer)} (torch.allclose "
+                        f"gives a bool; for a bool tensor use .item())")
         if said == right:
             continue
         if isinstance(layer, _ClassReadsFirstPatch):
-            fail(f"said True for {what}: its patch outputs move along with the shuffle, but "
-                 f"the class token's output changes",
-                 "the question is whether the class token's output stays the same "
-                 "(invariance), not whether the patch outputs move with the patches "
-                 "(equivariance)")
+            fail_check(f"said True for {what}: its patch outputs move along with the shuffle, but "
+                       f"the class token's output changes",
+                       "the question is whether the class token's output stays the same "
+                       "(invariance), not whether the patch outputs move with the patches "
+                       "(equivariance)")
         if isinstance(layer, _PatchesAddLeftNeighbour):
-            fail(f"said False for {what}: its patch outputs change with the order, but the "
-                 f"class token's output does not",
-                 "the question is about the class token's output alone: look only at the "
-                 "row the class token has in the output")
+            fail_check(f"said False for {what}: its patch outputs change with the order, but the "
+                       f"class token's output does not",
+                       "the question is about the class token's output alone: look only at the "
+                       "row the class token has in the output")
         if said:
-            fail(f"said True for {what}: this layer sees the order, so the class token's "
-                  f"output changes when the patches move",
-                  "check that you compare the layer's outputs (not its inputs) for the "
-                  "original and the shuffled sequence, and that the shuffled sequence really "
-                  "is shuffled")
-        fail(f"said False for {what}, which cannot see the order of the patches",
-             "such a layer gives the class token the same output however the patches are "
-             "shuffled. Check three things: which rows of the two outputs you compare, how "
-             "you compare floats (sums taken in another order differ in the last digits), "
-             "and which tokens you shuffle")
+            fail_check(f"said True for {what}: this layer sees the order, so the class token's "
+                        f"output changes when the patches move",
+                        "check that you compare the layer's outputs (not its inputs) for the "
+                        "original and the shuffled sequence, and that the shuffled sequence really "
+                        "is shuffled")
+        fail_check(f"said False for {what}, which cannot see the order of the patches",
+                   "such a layer gives the class token the same output however the patches are "
+                   "shuffled. Check three things: which rows of the two outputs you compare, how "
+                   "you compare floats (sums taken in another order differ in the last digits), "
+                   "and which tokens you shuffle")
     return (f"right on {len(cases)} layers: True for those that leave the class token's "
             f"output unchanged, False for those that don't (position embeddings among them).")

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 import torch
 
-from vit_tutorial.exercises.checking import Stop, as_number, fail, run_answer, type_name
+from vit_tutorial.exercises.checking import (
+    CheckStopped,
+    as_number,
+    fail_check,
+    run_answer,
+    type_name,
+)
 
 __all__ = ["Question", "check_answers"]
 
@@ -48,12 +54,12 @@ def check_answers(answers: object, questions: list[Question]) -> list[str]:
         try:
             answers = run_answer(answers, fallback="your function should just return the dict of "
                                              "answers")
-        except Stop as stop:
+        except CheckStopped as stop:
             if stop.status == "not implemented":
                 stop.lines += _template(questions)
             raise
     if not isinstance(answers, dict):
-        fail(f"expected a dict of answers (or a function that returns one), got "
+        fail_check(f"expected a dict of answers (or a function that returns one), got "
               f"{type_name(answers)}", *_template(questions))
     keys = [q.key for q in questions]
     lines, notes, right = [], [], 0
@@ -88,4 +94,4 @@ def check_answers(answers: object, questions: list[Question]) -> list[str]:
     total = len(questions)
     if right == total:
         return [f"all {total} answers are correct.", *notes]
-    fail(f"{right} of {total} answers correct", *lines, *notes)
+    fail_check(f"{right} of {total} answers correct", *lines, *notes)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from vit_tutorial.exercises.checking import (
     as_number,
     checker,
-    fail,
+    fail_check,
     run_answer,
     tensor_problem,
     type_name,
@@ -119,7 +119,7 @@ def check_position_similarity(fn) -> str:
                  "diagonal (sim[i, j, i, j] = 1)")
         problem = tensor_problem(got, expected, variants, wrong_values=wrong)
         if problem:
-            fail(f"on {what}: {problem[0]}", *problem[1:])
+            fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on a square and a non-square grid: cosine similarities of the patches' "
             "embeddings, class token left out, laid out (H/P, W/P, H/P, W/P).")
 
@@ -164,8 +164,8 @@ def check_locality_score(fn) -> str:
         answer = run_answer(fn, sim.clone(), case=f"on {what}: ")
         score = as_number(answer)
         if score is None:
-            fail(f"on {what}: return a number, got {type_name(answer)} (a one-element "
-                  f"tensor's .item() is one)")
+            fail_check(f"on {what}: return a number, got {type_name(answer)} (a one-element "
+                        f"tensor's .item() is one)")
         expected = locality_score(sim)
         if abs(score - expected) <= 1e-4:
             continue
@@ -190,8 +190,8 @@ def check_locality_score(fn) -> str:
         ]
         reason = next((m for v, m in variants if abs(score - v) <= 1e-4
                        and abs(v - expected) > 1e-4), None)
-        fail(f"on {what}: you returned {score:.4f}, expected {expected:.4f}",
-              reason or "the score is the mean similarity of 4-neighbours minus the mean "
+        fail_check(f"on {what}: you returned {score:.4f}, expected {expected:.4f}",
+                    reason or "the score is the mean similarity of 4-neighbours minus the mean "
                         "over pairs 4 or more steps apart (steps = |Δrow| + |Δcol|)")
     return ("correct on a square and a non-square grid: 4-neighbours' mean minus the mean "
             "over pairs 4 or more steps apart.")

@@ -25,7 +25,7 @@ from vit_tutorial.figures import encode_png, figure_pixels, new_figure
 from vit_tutorial.model import load_tiny_vit
 
 __all__ = ["DPI", "STATIC_CAPTION", "explorer_figure", "pin_axis_labels", "Picture",
-           "compose_png", "photo", "tiny_vit", "check_choice", "check_in_range"]
+           "compose_png", "photo", "tiny_vit", "check_in_range"]
 
 DPI = 80  # pixels per inch of every explorer picture: sharp enough, small enough to redraw fast
 STATIC_CAPTION = ("A static picture of this explorer: run the notebook (in JupyterLab or "
@@ -265,18 +265,6 @@ def photo(image_size: int) -> torch.Tensor:
 def tiny_vit():
     """The shipped, trained TinyViT (loaded once)."""
     return load_tiny_vit()
-
-
-def check_choice(value: object, name: str, choices) -> str:
-    """``value`` if it is one of ``choices``; else a ``ValueError`` that lists them (a
-    ``TypeError`` if it is not a string at all)."""
-    listed = ", ".join(map(repr, choices))
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {listed} (a string), got {value!r} of type "
-                        f"{type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
-    return value
 
 
 def check_in_range(value: object, name: str, low: int, high: int, where: str = "") -> int:

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from vit_tutorial.checks import check_choice
 from vit_tutorial.data import digits
 from vit_tutorial.explorers.base import Explorer, dropdown, picture, slider
 from vit_tutorial.explorers.common import (
     Picture,
-    check_choice,
     check_in_range,
     pin_axis_labels,
     tiny_vit,
@@ -111,8 +111,6 @@ class InterpolationPicture(Picture):
     """
 
     def __init__(self):
-        from matplotlib import rcParams
-
         super().__init__(11.5, 5.6)
         fig = self.fig
         pos_embed, self.channels = _trained_pos_embed()  # (1, N + 1, D)
@@ -137,17 +135,7 @@ class InterpolationPicture(Picture):
         self.markers = [ax.plot([0], [0], marker="s", markersize=7, markerfacecolor="none",
                                 markeredgecolor="black", markeredgewidth=2)[0]
                         for ax in self.axes[:, 3]]
-        # The values' colour bar: a gradient whose axis follows the scale (a Colorbar would
-        # be rebuilt, mesh and all, on every change of scale).
-        bar = self.values_axes = fig.add_subplot(spec[:, 3])
-        self.gradient = bar.imshow(np.linspace(0, 1, 256)[:, None], cmap="viridis",
-                                   aspect="auto", origin="lower", interpolation="nearest",
-                                   extent=(0, 1, 0, 1))
-        bar.set_xticks([])
-        bar.yaxis.tick_right()
-        bar.yaxis.set_label_position("right")
-        bar.set_ylabel("E_pos value (3 channels)")
-        pin_axis_labels(bar, "−0.2", rcParams["ytick.labelsize"], y_side="right")
+        self.values_axes = self._value_bar(fig.add_subplot(spec[:, 3]))
         fig.colorbar(self.similar[1], cax=fig.add_subplot(spec[:, 6]), label="cosine similarity")
         for ax in self.axes.flat:
             ax.set_xlabel("patch column (from 0)", fontsize=8)
@@ -172,6 +160,21 @@ class InterpolationPicture(Picture):
             [*self.maps[0], *spines, self.values_axes],
             [*self.axes[1], self.row_label, self.title],
             similarity]
+
+    def _value_bar(self, bar):
+        """The values' colour bar: a gradient whose axis follows the scale (a Colorbar would
+        be rebuilt, mesh and all, on every change of scale)."""
+        from matplotlib import rcParams
+
+        self.gradient = bar.imshow(np.linspace(0, 1, 256)[:, None], cmap="viridis",
+                                   aspect="auto", origin="lower", interpolation="nearest",
+                                   extent=(0, 1, 0, 1))
+        bar.set_xticks([])
+        bar.yaxis.tick_right()
+        bar.yaxis.set_label_position("right")
+        bar.set_ylabel("E_pos value (3 channels)")
+        pin_axis_labels(bar, "−0.2", rcParams["ytick.labelsize"], y_side="right")
+        return bar
 
     def layer_keys(self) -> tuple:
         return (None, self.scale, self.grid)

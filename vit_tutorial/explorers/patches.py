@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from matplotlib import rcParams
 from matplotlib.artist import Artist
 
-from vit_tutorial._checks import check_positive_int
+from vit_tutorial.checks import check_positive_int
 from vit_tutorial.explorers.base import Explorer, picture, slider
 from vit_tutorial.explorers.common import (
     Picture,

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vit_tutorial.checks import check_choice
 from vit_tutorial.explorers.base import Explorer, dropdown, picture, slider
-from vit_tutorial.explorers.common import Picture, check_choice, check_in_range, tiny_vit
+from vit_tutorial.explorers.common import Picture, check_in_range, tiny_vit
 from vit_tutorial.model import TINY_VIT_CONFIG, TinyViT
 from vit_tutorial.positional_embedding import sincos_2d_pos_embed
 from vit_tutorial.similarity import locality_score, pos_embed_of, position_similarity

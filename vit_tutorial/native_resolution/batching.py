@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from vit_tutorial._checks import check_num_prefix_tokens, check_positive_int, check_tensor
+from vit_tutorial.checks import check_num_prefix_tokens, check_positive_int, check_tensor
 
 __all__ = ["attention_mask", "pool_tokens", "pack_lengths", "pack_sequences",
            "packed_attention_mask", "pool_packed", "padding_share"]

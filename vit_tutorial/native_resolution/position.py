@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_tutorial._checks import check_positive_int, check_tensor, to_pair, work_dtype
+from vit_tutorial.checks import check_positive_int, check_tensor, to_pair, work_dtype
 from vit_tutorial.interpolation import resize_pos_embed
 from vit_tutorial.native_resolution.sequences import naflex_grid_sizes
 

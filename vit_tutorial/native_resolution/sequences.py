@@ -16,7 +16,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vit_tutorial._checks import check_positive_int, check_tensor, to_pair
+from vit_tutorial.checks import check_positive_int, check_tensor, to_pair
 from vit_tutorial.patches import image_to_patches
 
 __all__ = ["patchify", "fit_to_budget", "resize_to_budget", "naflex_batch",

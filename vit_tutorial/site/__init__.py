@@ -15,7 +15,7 @@ One module per job (a sub-package, like ``exercises/`` and ``explorers/``):
 
 - ``build``: the command, :func:`build` and :func:`pages_of`;
 - ``sources``: the Sphinx source folder and its ``conf.py``;
-- ``pages``: the landing page (from :data:`vit_tutorial.course.LESSONS` and the measured
+- ``pages``: the landing page (from :data:`vit_tutorial.lessons.LESSONS` and the measured
   minutes), the notation page and the teachers' page (sections of the README);
 - ``notation``: the paper's symbols, plain text to TeX and back;
 - ``extension``: the Sphinx extension (folded solutions, the phone-sized pipeline picture,

@@ -23,13 +23,20 @@ file, a folder) is pointed at GitHub. The search excerpts are written at the end
 
 from __future__ import annotations
 
-import json
 import posixpath
 from pathlib import Path
 
 from docutils import nodes
 
-from vit_tutorial.course import BRANCH, COLAB_BADGE, LESSONS, REPOSITORY
+from vit_tutorial.course import BRANCH, COLAB_BADGE, REPOSITORY
+from vit_tutorial.ipynb import (
+    BEGIN_SOLUTION,
+    END_SOLUTION,
+    HIDDEN_TESTS,
+    cell_source,
+    read_notebook,
+)
+from vit_tutorial.lessons import LESSONS
 from vit_tutorial.site.nodes import math_text, picture, solution
 from vit_tutorial.site.notation import to_text
 from vit_tutorial.site.search import TEXTS_FILE, write_texts
@@ -39,8 +46,7 @@ __all__ = ["math_text", "solution", "picture", "solution_code", "setup"]
 
 SHORT_CELL = 20  # characters: a table cell this short is not wrapped
 WIDE_FIGURE = 1000  # pixels: a figure this wide (several panels) scrolls on a phone
-_SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")  # nbgrader's, as ClearSolutions reads
-_HIDDEN = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+_SOLUTION_MARKERS = (BEGIN_SOLUTION, END_SOLUTION)
 
 
 def solution_code(source: str) -> str:
@@ -48,22 +54,17 @@ def solution_code(source: str) -> str:
     without any hidden tests)."""
     kept, hidden = [], False
     for line in source.split("\n"):
-        if _HIDDEN[0] in line:
+        if HIDDEN_TESTS[0] in line:
             hidden = True
-        elif _HIDDEN[1] in line:
+        elif HIDDEN_TESTS[1] in line:
             hidden = False
         elif not hidden and not any(marker in line for marker in _SOLUTION_MARKERS):
             kept.append(line)
     return "\n".join(kept).strip("\n")
 
 
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
 def _stream_text(cell: dict) -> str:
-    return "".join(_source({"source": out.get("text", "")}) for out in cell.get("outputs", [])
+    return "".join(cell_source({"source": out.get("text", "")}) for out in cell.get("outputs", [])
                    if out.get("output_type") == "stream").strip("\n")
 
 
@@ -115,10 +116,10 @@ def _add_solutions(doctree, exercises: dict, solutions: dict, docname: str, warn
             warn(f"{docname}: exercise cell {cell.get('id')!r} is not in the solutions "
                  f"edition; run `python -m vit_tutorial.editions --write`")
             continue
-        if not any(marker in _source(answer) for marker in _SOLUTION_MARKERS):
+        if not any(marker in cell_source(answer) for marker in _SOLUTION_MARKERS):
             continue  # an exercise cell without an answer of its own (e.g. its checker)
         folded = solution(classes=["vit-solution", "no-search"])
-        code = solution_code(_source(answer))  # rawsource = text: Sphinx highlights it
+        code = solution_code(cell_source(answer))  # rawsource = text: Sphinx highlights it
         folded += nodes.literal_block(code, code, language="ipython3",
                                       classes=["vit-solution-code"])
         said = _stream_text(answer)
@@ -178,12 +179,12 @@ def _on_doctree_read(app, doctree) -> None:
     if lesson is None:
         return
     srcdir, root = Path(app.srcdir), Path(app.config.vit_site_root)
-    exercises = json.loads((srcdir / f"{docname}.ipynb").read_text(encoding="utf-8"))
+    exercises = read_notebook(srcdir / f"{docname}.ipynb")
     solutions_path = root / "solutions" / f"{lesson.name}.ipynb"
     if not solutions_path.is_file():
         logger.warning(f"{docname}: no {solutions_path}; its solutions are not shown")
     else:
-        solutions = json.loads(solutions_path.read_text(encoding="utf-8"))
+        solutions = read_notebook(solutions_path)
         _add_solutions(doctree, exercises, solutions, docname, logger.warning)
     _pipeline_picture(doctree, srcdir, docname, lesson.number, logger.warning)
     _figure_sizes(doctree, srcdir)

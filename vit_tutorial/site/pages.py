@@ -1,15 +1,18 @@
 """The site's own pages, written as MyST Markdown: the landing page, the notation page and
 the teachers' page.
 
-The landing page is made from :data:`vit_tutorial.course.LESSONS` and the measured minutes
-(:func:`vit_tutorial.course.lesson_minutes`), so a new lesson or a new measurement shows
-without an edit here. The notation page and the teachers' page are sections of the README
-(``NOTATION_HEADING``, ``TEACHERS_HEADING``), with the paper's symbols turned into math.
+The landing page is made from the lesson registry (:data:`vit_tutorial.lessons.LESSONS`) and
+the measured minutes (:func:`vit_tutorial.course.lesson_minutes`), so a new lesson or a new
+measurement shows without an edit here. The notation page and the teachers' page are
+sections of the README (``NOTATION_HEADING``, ``TEACHERS_HEADING``), with the paper's symbols
+turned into math.
 """
 
 from __future__ import annotations
 
-from vit_tutorial.course import LESSONS, REPOSITORY, Lesson, Minutes, colab_url, github_url
+from vit_tutorial.course import REPOSITORY, colab_url, github_url
+from vit_tutorial.lesson_time import Minutes
+from vit_tutorial.lessons import LESSONS, Lesson
 from vit_tutorial.site.notation import to_tex, with_math
 
 __all__ = ["TEACHERS_HEADING", "NOTATION_HEADING", "RUN_HEADING", "TEACHERS_NOTE",

@@ -4,7 +4,7 @@
   hidden tables of contents that make the sidebar: the lessons in course order with their
   measured minutes, the notation page, the teachers' page;
 - ``notation.md`` and ``teachers.md``: sections of the README (``pages.py``);
-- ``notebooks/``: every lesson of :data:`vit_tutorial.course.LESSONS`, exercises edition, as
+- ``notebooks/``: every lesson of :data:`vit_tutorial.lessons.LESSONS`, exercises edition, as
   committed (executed, never run again here — strict nbval checks their outputs); the
   extension adds the solutions edition's answers to the pages, not to these files, so
   "Download .ipynb" gives the exercises;
@@ -24,7 +24,9 @@ import shutil
 import struct
 from pathlib import Path
 
-from vit_tutorial.course import BRANCH, LESSONS, REPOSITORY, lesson_minutes
+from vit_tutorial.course import BRANCH, REPOSITORY, lesson_minutes
+from vit_tutorial.ipynb import cell_source, read_notebook
+from vit_tutorial.lessons import LESSONS
 from vit_tutorial.site.notation import with_math
 from vit_tutorial.site.pages import (
     PIPELINE_ALT,
@@ -175,11 +177,10 @@ def conf(root: Path, title: str) -> dict:
 def _site_notebook(path: Path) -> str:
     """A lesson as the site shows it: as committed, but its card's symbols (``x_class``,
     written plain by :func:`vit_tutorial.course.lesson_card`) as math."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb = read_notebook(path)
     for cell in nb["cells"]:
         if cell.get("metadata", {}).get("vit_tutorial") == "card":
-            source = cell["source"]
-            cell["source"] = with_math("".join(source) if isinstance(source, list) else source)
+            cell["source"] = with_math(cell_source(cell))
     return json.dumps(nb, ensure_ascii=False, indent=1)
 
 
@@ -218,7 +219,7 @@ def write_sources(root: Path, source: Path) -> None:
         notebook = root / "notebooks" / f"{lesson.name}.ipynb"
         if not notebook.is_file():
             raise SystemExit(f"lesson {lesson.name} is listed in vit_tutorial/course.py "
-                             f"(LESSONS) but {notebook} does not exist")
+                             f"(the lesson registry) but {notebook} does not exist")
         (source / "notebooks" / notebook.name).write_text(_site_notebook(notebook),
                                                           encoding="utf-8")
     _copy_pictures(root, source)

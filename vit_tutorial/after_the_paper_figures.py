@@ -1,17 +1,14 @@
 r"""Lesson 10's figures: resized filters, accuracy across image sizes, token-norm histograms
-(see :mod:`vit_tutorial.after_the_paper`)."""
+(the ideas themselves are :mod:`vit_tutorial.after_the_paper`)."""
 
 from __future__ import annotations
 
 import torch
 
-from vit_tutorial._checks import check_tensor
+from vit_tutorial.checks import check_tensor
+from vit_tutorial.figures import MARKERS, OKABE_ITO
 
-__all__ = ["OKABE_ITO", "plot_filters", "plot_accuracy_by_size", "plot_norm_histograms"]
-
-#: Okabe & Ito's colour-blind-safe palette (black left out), one colour per curve.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+__all__ = ["plot_filters", "plot_accuracy_by_size", "plot_norm_histograms"]
 
 
 def plot_filters(filters, titles):
@@ -85,7 +82,7 @@ def plot_accuracy_by_size(accuracy: dict, labels: dict | None = None, *,
         high = [100 * (r["max"] - r["mean"]) for _, r in rows]
         shift = (i - (len(kinds) - 1) / 2) * width
         ax.errorbar([s + shift for s in sizes], mean, yerr=[low, high], capsize=3,
-                    color=OKABE_ITO[i % len(OKABE_ITO)], marker=_MARKERS[i % len(_MARKERS)],
+                    color=OKABE_ITO[i % len(OKABE_ITO)], marker=MARKERS[i % len(MARKERS)],
                     label=labels.get(kind, kind))
     if trained_at is not None:
         ax.axvline(trained_at, color="0.5", linestyle=":", linewidth=1)

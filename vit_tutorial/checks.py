@@ -121,10 +121,15 @@ def check_heads(embed_dim: object, num_heads: object) -> tuple[int, int]:
 
 
 def check_choice(value: object, name: str, choices, hint: str = "") -> str:
-    """Return ``value`` if it is one of ``choices``; else a ``ValueError`` listing them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got "
-                         f"{value!r}" + (f"; {hint}" if hint else ""))
+    """Return ``value`` if it is one of ``choices``; else a ``ValueError`` listing them (a
+    ``TypeError`` if it is not a string at all)."""
+    listed = ", ".join(repr(c) for c in choices)
+    fix = f"; {hint}" if hint else ""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {listed} (a string), got {value!r} of type "
+                        f"{type(value).__name__}{fix}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {listed}, got {value!r}{fix}")
     return value
 
 

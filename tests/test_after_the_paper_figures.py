@@ -1,11 +1,11 @@
-"""Lesson 10's figures (``vit_tutorial.after_the_paper.plots``): what they draw, and their
+"""Lesson 10's figures (``vit_tutorial.after_the_paper_figures``): what they draw, and their
 errors."""
 
 import matplotlib.pyplot as plt  # the root conftest.py selects the Agg backend
 import pytest
 import torch
 
-from vit_tutorial.after_the_paper import (
+from vit_tutorial.after_the_paper_figures import (
     plot_accuracy_by_size,
     plot_filters,
     plot_norm_histograms,
