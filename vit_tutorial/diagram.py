@@ -616,9 +616,10 @@ def _render_png(highlight: str | None, layout: str, code: str) -> bytes:
 
     fig = draw_pipeline(highlight, layout=layout)
     raw = io.BytesIO()
-    fig.savefig(raw, format="rgba", dpi=DPI, facecolor="none")  # (H, W, 4) uint8 pixels
-    width, height = (round(v) for v in fig.get_size_inches() * DPI)
-    image = Image.frombuffer("RGBA", (width, height), raw.getvalue(), "raw", "RGBA", 0, 1)
+    # Through a PNG, not raw RGBA: the file says its own size (matplotlib 3.10 renders a
+    # size like 13.3 in × 200 dpi one row short of round(), 3.11 does not).
+    fig.savefig(raw, format="png", dpi=DPI, facecolor="none")
+    image = Image.open(raw).convert("RGBA")
     # 256 colours: a quarter of the bytes, no visible change (the photo is the only gradient).
     image = image.quantize(256, method=Image.Quantize.FASTOCTREE)
     info = PngImagePlugin.PngInfo()  # text chunks only: no date, no software version
