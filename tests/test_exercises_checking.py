@@ -141,3 +141,26 @@ def test_feedback_points_without_handing_over_the_answer():
             for form in forms:
                 assert not re.search(rf"(?<![\d,]){re.escape(form)}(?![\d,])", text), \
                     f"{lesson} {q.key}: {text!r} states the answer {form}"
+
+
+def test_a_shape_hint_follows_only_an_unexplained_wrong_shape():
+    expected = torch.zeros(1, 5, 3)
+    hint = "expected 1 + 2·2 tokens"
+    odd = checking.tensor_problem(torch.zeros(1, 7, 3), expected, shape_hint=hint)
+    assert odd[0].startswith("wrong shape") and odd[-1] == hint
+    known = checking.tensor_problem(torch.zeros(1, 4, 3), expected,
+                                    [((1, 4, 3), "the class token is missing")], shape_hint=hint)
+    assert known == ["the class token is missing"]
+    assert hint not in checking.tensor_problem(torch.ones(1, 5, 3), expected, shape_hint=hint)
+
+
+def test_a_resize_that_drops_tokens_hears_what_the_shape_is_made_of():
+    from vit_tutorial.exercises.interpolation import check_resize_pos_embed
+    from vit_tutorial.interpolation import resize_pos_embed
+
+    def two_tokens_too_many(pos_embed, new_grid, *args, **kwargs):
+        resized = resize_pos_embed(pos_embed, new_grid, *args, **kwargs)
+        return torch.cat([resized, resized[:, :2]], dim=1)
+
+    result = check_resize_pos_embed(two_tokens_too_many)
+    assert not result and "the class token and the new grid's positions" in result.message

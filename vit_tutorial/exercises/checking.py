@@ -278,11 +278,12 @@ def tensors_close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
 
 
 def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: str = "",
-                    wrong_values: str = "wrong values") -> list[str] | None:
+                   wrong_values: str = "wrong values", shape_hint: str = "") -> list[str] | None:
     """``None`` if ``got`` matches ``expected``, else the lines that say what is wrong.
 
     ``variants`` are known mistakes, ``(tensor or shape tuple, explanation)``: a tensor must
-    match ``got`` value for value, a shape tuple only in shape.
+    match ``got`` value for value, a shape tuple only in shape. ``shape_hint`` is a last line
+    for a shape no variant explains (what the shape is made of).
     """
     label = f"{name}: " if name else ""
     if not isinstance(got, torch.Tensor):
@@ -303,7 +304,7 @@ def tensor_problem(got: object, expected: torch.Tensor, variants=(), *, name: st
         lines = [f"{label}wrong shape: expected {shape_text(expected)}, got {shape_text(got)}"]
         if got.numel() == expected.numel():
             lines.append("the number of values is right; the shape you reshape to is not")
-        return lines
+        return lines + ([shape_hint] if shape_hint else [])
     if got.is_complex() or torch.isnan(as_double(got)).any():
         return [f"{label}the result contains NaN or complex values"]
     dtype = (f"{label}right shape, but the dtype is {got.dtype}; expected {expected.dtype}: "

@@ -175,11 +175,10 @@ def check_resize_pos_embed(fn) -> str:
             got, expected, variants,
             wrong_values="wrong values: compare each step with section 2 of the lesson; the "
                          "fold into an image and the flatten back each need their axes in "
-                         "one right order, and the resize the settings the exercise names")
+                         "one right order, and the resize the settings the exercise names",
+            shape_hint=f"expected 1 + {nh}·{nw} = {1 + nh * nw} tokens: the class token and "
+                       f"the new grid's positions")
         if problem:
-            if problem[0].startswith("wrong shape"):
-                problem.append(f"expected 1 + {nh}·{nw} = {1 + nh * nw} tokens: the class "
-                               f"token and the new grid's positions")
             fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on a square and a non-square grid: the class token kept out of the "
             "interpolation, the grid resized bicubically, rows first.")

@@ -131,11 +131,10 @@ def check_factorized_pos_embed(fn) -> str:
         problem = tensor_problem(
             got, expected, _factorized_variants(e_y, e_x, grid),
             wrong_values="wrong values: each table interpolated linearly to the grid's length "
-                         "(align_corners=False), then E_y[r] + E_x[c] at row r, column c")
+                         "(align_corners=False), then E_y[r] + E_x[c] at row r, column c",
+            shape_hint=f"expected (1, H'·W', D) = (1, {grid[0] * grid[1]}, 6): one vector per "
+                       f"patch, rows first")
         if problem:
-            if problem[0].startswith("wrong shape"):
-                problem.append(f"expected (1, H'·W', D) = (1, {grid[0] * grid[1]}, 6): one "
-                               f"vector per patch, rows first")
             fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct on the base grid, a larger one and a non-square one: each table "
             "interpolated linearly, E_y[r] + E_x[c], row-major — NaViT's factorized E_pos.")
@@ -198,11 +197,10 @@ def check_attention_mask(fn) -> str:
                        f"torch.finfo(torch.float32).min")
         problem = tensor_problem(got, expected, _mask_variants(valid, k),
                                  wrong_values="wrong values: 0 where the query and the key "
-                                              "are both real, the minimum elsewhere")
+                                              "are both real, the minimum elsewhere",
+                                 shape_hint=f"expected (B, 1, T, T) with T = {k} prefix + "
+                                            f"{valid.shape[1]} patches")
         if problem:
-            if problem[0].startswith("wrong shape"):
-                problem.append(f"expected (B, 1, T, T) with T = {k} prefix + {valid.shape[1]} "
-                               f"patches")
             fail_check(f"on {what}: {problem[0]}", *problem[1:])
     return ("correct with and without prefix tokens: both tokens real -> 0, otherwise the "
             "most negative float32, shaped (B, 1, T, T) — timm's padding mask.")
